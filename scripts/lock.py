@@ -20,7 +20,7 @@ def main() -> None:
     try:
         subprocess.run([uv, "lock", "--quiet"], cwd=ROOT, check=True)
         subprocess.run([*export, "--all-groups", "-o", "requirements/dev.lock"], cwd=ROOT, check=True)
-        subprocess.run([*export, "--no-dev", "-o", "requirements/runtime.lock"], cwd=ROOT, check=True)
+        subprocess.run([*export, "--no-default-groups", "-o", "requirements/runtime.lock"], cwd=ROOT, check=True)
     finally:
         (ROOT / "uv.lock").unlink(missing_ok=True)
     print("requirements/dev.lock and requirements/runtime.lock updated")
