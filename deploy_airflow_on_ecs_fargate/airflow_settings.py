@@ -115,3 +115,32 @@ def worker_environment(settings: Settings, pool_name: str) -> dict[str, str]:
         # https://airflow.apache.org/docs/docker-stack/entrypoint.html#signal-propagation
         "DUMB_INIT_SETSID": "0",
     }
+
+
+AUTOSCALER_POOLS_VAR = "ECSFLOW_AUTOSCALER_POOLS"
+AUTOSCALER_SETTINGS_VAR = "ECSFLOW_AUTOSCALER"
+
+
+def autoscaler_environment(
+    settings: Settings, cluster: str = "", service_names: dict[str, str] | None = None
+) -> dict[str, str]:
+    """What the worker autoscaler needs to know, as environment variables (it has no config file on ECS).
+
+    ``ECSFLOW_AUTOSCALER_POOLS`` = {"<pool>": {"service", "cluster", "concurrency", "min", "max"}};
+    locally ``service``/``cluster`` are empty and the local backend starts worker processes instead.
+    """
+    service_names = service_names or {}
+    pools = {
+        pool.name: {
+            "service": service_names.get(pool.name, ""),
+            "cluster": cluster,
+            "concurrency": pool.concurrency,
+            "min": pool.min_workers,
+            "max": pool.max_workers,
+        }
+        for pool in settings.worker_pools
+    }
+    return {
+        AUTOSCALER_POOLS_VAR: json.dumps(pools, sort_keys=True),
+        AUTOSCALER_SETTINGS_VAR: settings.autoscaler.model_dump_json(),
+    }
