@@ -75,6 +75,14 @@ class ServiceConfig(TaskSize):
 
     desired_count: int = Field(1, ge=0, le=10)
     capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+    # Upper bound for `ecsflow scale` (immediate or scheduled): a typo such as 50 must not start 50 tasks.
+    max_count: int = Field(3, ge=1, le=10, description="Most tasks `ecsflow scale` may set for this service")
+
+    @model_validator(mode="after")
+    def _desired_within_max(self) -> ServiceConfig:
+        if self.desired_count > self.max_count:
+            raise ValueError(f"desired_count ({self.desired_count}) is above max_count ({self.max_count})")
+        return self
 
 
 class WorkerPool(TaskSize):
@@ -91,6 +99,22 @@ class WorkerPool(TaskSize):
         if self.min_workers > self.max_workers:
             raise ValueError(f"min_workers ({self.min_workers}) is above max_workers ({self.max_workers})")
         return self
+
+
+class StandaloneTaskConfig(TaskSize):
+    """The one-off task (`ecsflow run-task`, `db migrate`, `users create`); flags override per run."""
+
+    # On-demand by default: a Spot interruption in the middle of `db migrate` is not worth the saving.
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+
+
+class CliConfig(Strict):
+    """How the ecsflow command line talks to AWS."""
+
+    poll_seconds: float = Field(3.0, ge=0, le=60, description="Pause between status polls while waiting on a task")
+    max_attempts: int = Field(
+        10, ge=1, le=30, description="botocore retries (standard mode) before a throttled call fails"
+    )
 
 
 class AutoscalerConfig(Strict):
@@ -306,7 +330,8 @@ class Settings(BaseSettings):
     scheduler: ServiceConfig = ServiceConfig(cpu=512, memory_mib=1024)  # type: ignore[call-arg]
     dag_processor: ServiceConfig = ServiceConfig(cpu=256, memory_mib=1024)  # type: ignore[call-arg]
     triggerer: ServiceConfig = ServiceConfig(cpu=256, memory_mib=1024)  # type: ignore[call-arg]
-    standalone_task: TaskSize = TaskSize(cpu=512, memory_mib=1024)
+    standalone_task: StandaloneTaskConfig = StandaloneTaskConfig(cpu=512, memory_mib=1024)  # type: ignore[call-arg]
+    cli: CliConfig = CliConfig()  # type: ignore[call-arg]
     worker_pools: list[WorkerPool] = Field(default_factory=_default_pools, min_length=1)
     autoscaler: AutoscalerConfig = AutoscalerConfig()  # type: ignore[call-arg]
     scheduled_scaling: ScheduledScaling = ScheduledScaling()  # type: ignore[call-arg]
