@@ -307,6 +307,29 @@ class LocalConfig(Strict):
         return self.data_dir if self.data_dir.is_absolute() else REPO_ROOT / self.data_dir
 
 
+class CostConfig(Strict):
+    """Assumptions of `ecsflow cost` that no template can tell (traffic, log volume, workload).
+
+    Prices live in deploy_airflow_on_ecs_fargate/cost/prices.yaml; everything else the estimate
+    reads from the synthesized stack.
+    """
+
+    task_hours_per_day: float = Field(
+        24.0, ge=0, le=100000, description="Default workload: Airflow task-hours run per day (24 = 48 half-hour tasks)"
+    )
+    worker_utilization: float = Field(
+        0.75, gt=0, le=1, description="Share of a running worker's task slots that are busy (packing is never perfect)"
+    )
+    log_gb_per_service_month: float = Field(
+        0.5, ge=0, description="CloudWatch Logs from one always-on task in a month, at log level INFO"
+    )
+    log_gb_per_task_hour: float = Field(0.005, ge=0, description="Logs of one Airflow task-hour, at log level INFO")
+    alb_lcu: float = Field(0.05, ge=0, description="Average load balancer capacity units used (UI and API traffic)")
+    nat_gb_per_month: float = Field(20.0, ge=0, description="Data through NAT gateways, when there are any")
+    image_gb: float = Field(1.0, gt=0, description="Compressed size of one Airflow image in ECR")
+    mwaa_metadata_gb: float = Field(10.0, ge=0, description="MWAA metadata database size, for the comparison")
+
+
 def _default_pools() -> list[WorkerPool]:
     return [WorkerPool()]  # type: ignore[call-arg]
 
@@ -336,6 +359,7 @@ class Settings(BaseSettings):
     autoscaler: AutoscalerConfig = AutoscalerConfig()  # type: ignore[call-arg]
     scheduled_scaling: ScheduledScaling = ScheduledScaling()  # type: ignore[call-arg]
     local: LocalConfig = LocalConfig()  # type: ignore[call-arg]
+    cost: CostConfig = CostConfig()  # type: ignore[call-arg]
 
     @model_validator(mode="after")
     def _unique_pool_names(self) -> Settings:
