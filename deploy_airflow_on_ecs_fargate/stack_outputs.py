@@ -18,6 +18,8 @@ DAG_PROCESSOR_SERVICE: Final = "DagProcessorServiceName"
 TRIGGERER_SERVICE: Final = "TriggererServiceName"
 WORKER_SERVICES: Final = "WorkerServiceNames"  # JSON {"<pool>": "<service name>"}
 LOG_GROUPS: Final = "LogGroupNames"  # JSON {"<service key>": "<log group name>"}
+# `ecsflow logs`/`run-task` read service keys plus "standalone" (the one-off task) from LOG_GROUPS; when a
+# container does not use the awslogs driver, its stream is found by a name that contains the ECS task id.
 LOG_BUCKET: Final = "LogBucketName"
 BROKER_QUEUE_URLS: Final = "BrokerQueueUrls"  # JSON {"<pool>": "<SQS queue URL>"}
 ECR_REPOSITORY_URI: Final = "EcrRepositoryUri"
