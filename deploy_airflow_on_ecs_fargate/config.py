@@ -125,6 +125,15 @@ class AutoscalerConfig(Strict):
         120, ge=0, le=3600, description="How long a pool must be over-provisioned before workers are removed"
     )
     metrics_namespace: str = Field("Airflow/Workers", min_length=1)
+    # Polls are aggregated into one PutMetricData per period (requests are billed per 1,000).
+    metrics_period_seconds: int = Field(60, ge=10, le=3600)
+    # The seed's original metrics (CapacityProviderReservation, NumberOfActiveRunningTasks); null: off.
+    seed_metrics_namespace: str | None = Field("DeployAirflowOnECSFargate", min_length=1)
+    # Local backend: how long a stopped worker may finish its work before it is killed (ECS: stopTimeout).
+    local_worker_stop_timeout_seconds: int = Field(120, ge=1, le=3600)
+    # Workers hold ECS scale-in protection while busy; it lapses after this long unless renewed
+    # (a crashed worker must not stay protected forever). ECS allows 1..2880 minutes.
+    task_protection_minutes: int = Field(120, ge=1, le=2880)
 
 
 class ScheduledScaling(Strict):
