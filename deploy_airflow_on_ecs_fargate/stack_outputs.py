@@ -39,3 +39,8 @@ SERVICE_OUTPUTS: Final = {
     "dag-processor": DAG_PROCESSOR_SERVICE,
     "triggerer": TRIGGERER_SERVICE,
 }
+
+# CDK context set by `ecsflow deploy` on the first deploy when it builds the image itself: with
+# `-c ecsflow:repository-only=true` the stack holds only the ECR repository (same construct id and
+# the EcrRepositoryUri output), so the image can be pushed before any service needs it.
+REPOSITORY_ONLY_CONTEXT: Final = "ecsflow:repository-only"
