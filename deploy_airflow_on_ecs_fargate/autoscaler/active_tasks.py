@@ -1,0 +1,133 @@
+"""Count the task instances the Celery workers will run, per Celery queue, in one query.
+
+Only ``queued`` (sent to the broker, waiting for a worker) and ``running`` (on a worker) count:
+``scheduled`` tasks have not been handed to Celery yet, ``deferred`` ones wait on the triggerer,
+``up_for_retry``/``up_for_reschedule`` wait for their time (they become queued again first).
+The Airflow Helm chart's KEDA trigger counts the same two states:
+https://airflow.apache.org/docs/helm-chart/stable/keda.html
+
+Cost: the query filters on ``state IN ('queued', 'running')``, a few hundred rows among
+millions. Airflow already has ``ti_state`` (btree on ``state``); the controller also creates
+:data:`INDEX_NAME`, a partial index that holds only the active rows with the columns the query
+reads, so the count is an index-only scan whatever the size of the table. It is created with
+``CREATE INDEX CONCURRENTLY IF NOT EXISTS`` when the controller starts (no write lock on
+task_instance, a no-op once it exists; see docs/autoscaling.md for why not an Airflow migration).
+The table is described here with SQLAlchemy Core instead of importing Airflow's models, which
+keeps the controller small and fast to start; the tests run this query against the schema
+Airflow's own ``airflow db migrate`` creates.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger(__name__)
+
+QUEUED = "queued"
+RUNNING = "running"
+ACTIVE_STATES = (QUEUED, RUNNING)
+INDEX_NAME = "ecsflow_ti_active_by_queue"
+
+task_instance = sa.table(
+    "task_instance",
+    sa.column("queue", sa.String),
+    sa.column("state", sa.String),
+    sa.column("hostname", sa.String),
+    sa.column("pid", sa.Integer),
+)
+
+
+@dataclass(frozen=True)
+class QueueLoad:
+    queued: int = 0
+    running: int = 0
+    # Distinct hosts running this queue's tasks: on ECS each worker task has its own hostname.
+    busy_hosts: int = 0
+
+
+def active_tasks_query() -> sa.Select[Any]:
+    ti = task_instance.c
+    return (
+        sa.select(
+            ti.queue,
+            sa.func.count().filter(ti.state == QUEUED),
+            sa.func.count().filter(ti.state == RUNNING),
+            sa.func.count(sa.distinct(ti.hostname)).filter(ti.state == RUNNING),
+        )
+        .where(ti.state.in_(ACTIVE_STATES))
+        .group_by(ti.queue)
+    )
+
+
+def count_active_tasks(connection: Connection, default_queue: str) -> dict[str, QueueLoad]:
+    """{queue: QueueLoad} for every queue with active tasks; a NULL queue counts as ``default_queue``."""
+    loads: dict[str, QueueLoad] = {}
+    for queue, queued, running, busy_hosts in connection.execute(active_tasks_query()):
+        name = queue or default_queue
+        previous = loads.get(name, QueueLoad())
+        loads[name] = QueueLoad(
+            previous.queued + int(queued), previous.running + int(running), previous.busy_hosts + int(busy_hosts)
+        )
+    return loads
+
+
+def index_ddl() -> list[str]:
+    """Statements that make sure the partial index exists and is valid (PostgreSQL)."""
+    return [
+        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX_NAME} ON task_instance (queue, state, hostname) "
+        f"WHERE state IN ('{QUEUED}', '{RUNNING}')"
+    ]
+
+
+def ensure_index(engine: Engine) -> str:
+    """Create the partial index if missing; returns what happened (logged by the caller).
+
+    CONCURRENTLY cannot run inside a transaction, hence AUTOCOMMIT. A CONCURRENTLY build that
+    was interrupted leaves an INVALID index that IF NOT EXISTS would skip, so it is dropped and
+    built again. Failure (e.g. the DB user may not create indexes) is not fatal: the query is
+    still correct, only slower on a very large table.
+    https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
+    """
+    if engine.dialect.name != "postgresql":
+        return f"skipped: {engine.dialect.name} is not PostgreSQL"
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            valid = connection.execute(
+                sa.text(
+                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :n"
+                ),
+                {"n": INDEX_NAME},
+            ).scalar()
+            if valid is True:
+                return f"index {INDEX_NAME} present"
+            if valid is False:
+                connection.execute(sa.text(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX_NAME}"))
+            for statement in index_ddl():
+                connection.execute(sa.text(statement))
+            return f"index {INDEX_NAME} created"
+    except sa.exc.SQLAlchemyError as error:
+        return f"could not create index {INDEX_NAME} (the count still works, slower on big tables): {error}"
+
+
+def running_task_pids(connection: Connection, default_queue: str) -> dict[str, set[int]]:
+    """PIDs of running task processes per queue (the local backend maps them to its workers)."""
+    ti = task_instance.c
+    query = sa.select(ti.queue, ti.pid).where(ti.state == RUNNING, ti.pid.is_not(None))
+    pids: dict[str, set[int]] = {}
+    for queue, value in connection.execute(query):
+        pids.setdefault(queue or default_queue, set()).add(int(value))
+    return pids
+
+
+def create_engine(url: str) -> Engine:
+    """A small engine for the controller: it must fail fast instead of hanging a poll."""
+    connect_args: dict[str, object] = {}
+    if url.startswith("postgres"):
+        # https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-CONNECT-TIMEOUT
+        connect_args = {"connect_timeout": 5, "options": "-c statement_timeout=5000"}
+    return sa.create_engine(url, pool_size=1, max_overflow=1, pool_pre_ping=True, connect_args=connect_args)
