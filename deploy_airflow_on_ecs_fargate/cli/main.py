@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from deploy_airflow_on_ecs_fargate.cli import local
+from deploy_airflow_on_ecs_fargate.cli import lifecycle, local
 
 app = typer.Typer(
     name="ecsflow",
@@ -18,3 +18,4 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(local.app, name="local")
+lifecycle.register(app)
