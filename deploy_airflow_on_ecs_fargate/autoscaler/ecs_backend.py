@@ -59,6 +59,8 @@ class EcsBackend:
             failure = found.get("failures", [{}])[0].get("reason", "not found")
             raise LookupError(f"ECS service {target.service} in {target.cluster}: {failure}")
         service = found["services"][0]
+        if service.get("status") != "ACTIVE":  # a deleted service stays visible as INACTIVE for a while
+            raise LookupError(f"ECS service {target.service} is {service.get('status')}")
         blocked = _deployment_in_progress(service)
         low, high = self._bounds(target)
         return WorkerCount(

@@ -59,10 +59,14 @@ def test_new_work_during_the_grace_period_restarts_it() -> None:
 
 def test_never_below_busy_workers() -> None:
     # 3 tasks need 1 worker, but they run on 3 different workers: none may stop.
-    decision = decide(LIMITS, observe(running=3, current=3, busy=3), PoolMemory(0), now=500, scale_in_grace_seconds=GRACE)
+    decision = decide(
+        LIMITS, observe(running=3, current=3, busy=3), PoolMemory(0), now=500, scale_in_grace_seconds=GRACE
+    )
     assert (decision.action, decision.desired) == ("hold", 3)
     # 2 of 4 busy: only the 2 idle ones go, and the clock keeps running for the rest.
-    decision = decide(LIMITS, observe(running=3, current=4, busy=2), PoolMemory(0), now=500, scale_in_grace_seconds=GRACE)
+    decision = decide(
+        LIMITS, observe(running=3, current=4, busy=2), PoolMemory(0), now=500, scale_in_grace_seconds=GRACE
+    )
     assert (decision.action, decision.desired) == ("scale_in", 2)
     assert decision.memory.over_provisioned_since == 0
 
