@@ -100,9 +100,9 @@ def build_controller(kind: str, publish: bool, state_file: Path | None, create_i
         engine = create_engine(url)
     except Exception as error:  # a malformed URL
         raise UsageError(f"{DATABASE_URL_VAR} is not a usable database URL: {error}") from None
+    backend = make_backend(kind, pools, settings)
     if create_index:
         log.info("%s", ensure_index(engine))
-    backend = make_backend(kind, pools, settings)
     metrics = None
     if publish:
         import boto3

@@ -126,8 +126,8 @@ def running_task_pids(connection: Connection, default_queue: str) -> dict[str, s
 
 def create_engine(url: str) -> Engine:
     """A small engine for the controller: it must fail fast instead of hanging a poll."""
-    connect_args: dict[str, object] = {}
-    if url.startswith("postgres"):
-        # https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-CONNECT-TIMEOUT
-        connect_args = {"connect_timeout": 5, "options": "-c statement_timeout=5000"}
+    if not url.startswith("postgres"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    # https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-CONNECT-TIMEOUT
+    connect_args = {"connect_timeout": 5, "options": "-c statement_timeout=5000"}
     return sa.create_engine(url, pool_size=1, max_overflow=1, pool_pre_ping=True, connect_args=connect_args)
