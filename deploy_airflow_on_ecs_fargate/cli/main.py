@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from deploy_airflow_on_ecs_fargate.cli import lifecycle, local
+from deploy_airflow_on_ecs_fargate.cli import cost, lifecycle, local
 
 app = typer.Typer(
     name="ecsflow",
@@ -19,3 +19,4 @@ app = typer.Typer(
 )
 app.add_typer(local.app, name="local")
 lifecycle.register(app)
+app.command("cost")(cost.cost_command)
