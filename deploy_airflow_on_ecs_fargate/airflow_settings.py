@@ -101,6 +101,12 @@ def airflow_environment(settings: Settings, endpoints: Endpoints) -> dict[str, s
         AWS_REGION_VAR: settings.aws.region,
         CELERY_QUEUES_VAR: json.dumps(endpoints.celery_queue_urls, sort_keys=True),
         JSON_LOGS_VAR: str(airflow.json_logs).lower(),
+        # The official image's entrypoint makes `scheduler` and `celery` commands wait for the broker
+        # named by `[celery] broker_url`; ours lives in celery_config_options, so the check would
+        # probe the default redis://redis:6379 and exit 1. Turning it off also skips the DB wait:
+        # ECS restarts a task whose database is not reachable yet.
+        # https://airflow.apache.org/docs/docker-stack/entrypoint.html#waits-for-celery-broker-connection
+        "CONNECTION_CHECK_MAX_COUNT": "0",
     }
     return env
 

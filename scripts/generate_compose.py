@@ -101,12 +101,6 @@ def environment(settings: Settings) -> dict[str, str]:
             "AWS_CONFIG_FILE": AWS_CONFIG_FILE,
             # One uvicorn worker: the api-server of a laptop serves one person.
             "AIRFLOW__API__WORKERS": "1",
-            # The image's entrypoint waits for the DB and, for scheduler and workers, for the broker
-            # named by `[celery] broker_url`; ours is set in celery_config_options instead, so the
-            # check would wait for the default redis://redis:6379 and fail. depends_on orders the
-            # start instead (a healthy Postgres and moto before the init job, the init job before all).
-            # https://airflow.apache.org/docs/docker-stack/entrypoint.html#waits-for-celery-broker-connection
-            "CONNECTION_CHECK_MAX_COUNT": "0",
         }
     )
     return env

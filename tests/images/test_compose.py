@@ -180,7 +180,8 @@ def test_start_order(compose: dict[str, Any]) -> None:
     for name, service in airflow_services(compose).items():
         if name != "airflow-init":
             assert service["depends_on"] == {"airflow-init": {"condition": "service_completed_successfully"}}, name
-    # The entrypoint's broker check would read `[celery] broker_url` (redis by default), not our config.
+    # The entrypoint's broker check would read `[celery] broker_url` (redis by default), not our
+    # config: airflow_settings turns it off for every container, here as on ECS.
     for service in airflow_services(compose).values():
         assert service["environment"]["CONNECTION_CHECK_MAX_COUNT"] == "0"
 
