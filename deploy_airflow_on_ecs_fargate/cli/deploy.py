@@ -180,7 +180,9 @@ def deploy_command(
             raise CliError(
                 f"creating the admin user failed (exit code {code}); see ./ecsflow users create --help", code
             )
-        err_console.print(f"admin user [bold]{name}[/bold], password [bold]{password}[/bold] (shown once)")
+        err_console.print(
+            f"admin user [bold]{name}[/bold], password [bold]{password}[/bold] (shown once)", soft_wrap=True
+        )
     console.print(f"Airflow UI: {ctx.outputs.get(out.UI_URL)}", highlight=False, soft_wrap=True)
 
 

@@ -110,7 +110,11 @@ def _describe_aws(error: BaseException) -> str:
         code = str(details.get("Code", "Unknown"))
         message = str(details.get("Message", "")).strip()
         action = error.operation_name
-        if code in _ACCESS_DENIED:
+        if message.startswith("<"):
+            message = ""  # an unparsed XML/HTML body (proxy, emulator): the code and status say enough
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        # A bare 403 whose body botocore could not parse is a denial too.
+        if code in _ACCESS_DENIED or (code == "403" and status == 403):
             return f"access denied: your AWS identity may not call {action} ({message or code})"
         if code in _THROTTLED:
             return f"AWS throttled {action} even after retries: wait a minute and try again ({code})"

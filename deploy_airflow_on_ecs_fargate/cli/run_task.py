@@ -187,7 +187,7 @@ def run_and_report(
     if translated:
         notice(translated)
     task_arn = start_task(ctx, command, cpu, memory, capacity_provider)
-    err_console.print(f"started task {task_arn}: airflow {display_command(command)}", highlight=False)
+    err_console.print(f"started task {task_arn}: airflow {display_command(command)}", highlight=False, soft_wrap=True)
     if not wait:
         if output is OutputFormat.json:
             print_json({"taskArn": task_arn, "command": display_command(command)})
@@ -343,5 +343,8 @@ def users_create(
     )
     code = run_and_report(ctx, command, wait=wait, output=output)
     if code == 0 and generated:
-        err_console.print(f"user [bold]{name}[/bold] password: [bold]{secret}[/bold] (shown once; change it in the UI)")
+        err_console.print(
+            f"user [bold]{name}[/bold] password: [bold]{secret}[/bold] (shown once; change it in the UI)",
+            soft_wrap=True,
+        )
     raise typer.Exit(code)
