@@ -106,6 +106,9 @@ class StandaloneTaskConfig(TaskSize):
 
     # On-demand by default: a Spot interruption in the middle of `db migrate` is not worth the saving.
     capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+    # "firehose": FireLens fluent-bit sidecar -> Kinesis Data Firehose -> S3, queryable with Athena (the
+    # seed's design); "cloudwatch": awslogs, so `ecsflow run-task` can stream the output while it runs.
+    log_destination: Literal["firehose", "cloudwatch"] = "firehose"
 
 
 class CliConfig(Strict):
@@ -231,6 +234,11 @@ class AwsConfig(Strict):
     log_retention_days: int = Field(30)
     services_to_firehose: bool = False
     alarm_email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    # Tag of the image in the stack's ECR repository (ignored with image_uri).
+    image_tag: str = Field("latest", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    ecr_max_images: int = Field(10, ge=1, le=1000, description="Lifecycle rule: older images are expired")
+    # The name users type (a CNAME to the load balancer, covered by certificate_arn); default: the ALB's name.
+    domain_name: str | None = Field(None, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -281,6 +289,24 @@ class AwsConfig(Strict):
         if value not in allowed:
             raise ValueError(f"log_retention_days must be one of {allowed}")
         return value
+
+
+class ObservabilityConfig(Strict):
+    """Logs, metrics, dashboard and alarms of the AWS stack."""
+
+    # Pin versions for reproducible deployments; both images exist for ARM64 and X86_64.
+    # https://gallery.ecr.aws/aws-observability/aws-for-fluent-bit
+    fluent_bit_image: str = Field("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable", min_length=3)
+    # https://gallery.ecr.aws/cloudwatch-agent/cloudwatch-agent
+    cloudwatch_agent_image: str = Field("public.ecr.aws/cloudwatch-agent/cloudwatch-agent:latest", min_length=3)
+    statsd_namespace: str = Field("Airflow/StatsD", pattern=r"^[A-Za-z0-9/_.#:-]{1,255}$")
+    log_bucket_expiration_days: int = Field(90, ge=1, le=3650, description="Task logs and Firehose output")
+    firehose_buffer_seconds: int = Field(60, ge=0, le=900, description="Latency of log files in S3")
+    dashboard: bool = True
+    # Alarm when the scheduler sent no heartbeat metric for this long (while it is scheduled to run).
+    scheduler_heartbeat_alarm_minutes: int = Field(5, ge=1, le=60)
+    # Alarm when the oldest message in a broker queue is older than this (workers not keeping up).
+    queue_age_alarm_minutes: int = Field(30, ge=1, le=720)
 
 
 class LocalConfig(Strict):
@@ -367,6 +393,7 @@ class Settings(BaseSettings):
     worker_pools: list[WorkerPool] = Field(default_factory=_default_pools, min_length=1)
     autoscaler: AutoscalerConfig = AutoscalerConfig()  # type: ignore[call-arg]
     scheduled_scaling: ScheduledScaling = ScheduledScaling()  # type: ignore[call-arg]
+    observability: ObservabilityConfig = ObservabilityConfig()  # type: ignore[call-arg]
     local: LocalConfig = LocalConfig()  # type: ignore[call-arg]
     cost: CostConfig = CostConfig()  # type: ignore[call-arg]
 

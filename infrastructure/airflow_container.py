@@ -1,0 +1,252 @@
+"""The wiring every Airflow container shares, so the component modules only state what differs.
+
+Each component (api-server, scheduler, dag-processor, triggerer, worker pool, one-off task) gets:
+- the same Airflow settings as the local environment (``airflow_settings.airflow_environment``),
+  plus the metadata DB endpoint;
+- secrets injected by ECS from Secrets Manager (``secrets`` of the container definition: values
+  never appear in the template); values Secrets Manager cannot template (DB URL, result backend,
+  Fernet key padding) are composed in the container through Airflow's ``*_CMD`` settings
+  (see ``deploy_airflow_on_ecs_fargate.ecs_secrets``);
+- ``initProcessEnabled`` (an init process reaps the zombies ECS exec's agent leaves behind);
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html#ecs-exec-considerations
+- a log group with retention (or FireLens to Firehose with ``aws.services_to_firehose``);
+- a task role with read access to the SecretsManagerBackend prefixes and the task-log prefix;
+- an ECS service with ECS exec, a deployment circuit breaker, and its capacity provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from deploy_airflow_on_ecs_fargate import ecs_secrets
+from deploy_airflow_on_ecs_fargate.airflow_settings import (
+    API_SECRET_KEY_VAR,
+    DATABASE_URL_VAR,
+    FERNET_KEY_VAR,
+    JWT_SECRET_VAR,
+    RESULT_BACKEND_VAR,
+)
+from deploy_airflow_on_ecs_fargate.config import Settings, TaskSize
+from infrastructure.log_bucket import TASK_LOGS_PREFIX
+from infrastructure.log_groups import component_log_group
+from infrastructure.network import TaskPlacement
+from infrastructure.statsd_agent import add_statsd_agent
+
+AIRFLOW_CONTAINER = "airflow"
+LOG_ROUTER_CONTAINER = "log-router"
+
+# Settings whose value is built in the container from injected fields (Airflow's *_CMD variants).
+COMPOSED_SECRETS = {
+    DATABASE_URL_VAR: "database-url",
+    RESULT_BACKEND_VAR: "result-backend",
+    FERNET_KEY_VAR: "fernet-key",
+}
+# Settings injected verbatim from a Secrets Manager secret.
+DIRECT_SECRETS = (JWT_SECRET_VAR, API_SECRET_KEY_VAR)
+
+
+@dataclass
+class AirflowRuntime:
+    """What every Airflow task of the stack shares (built once by the stack)."""
+
+    settings: Settings
+    image: ecs.ContainerImage
+    cluster: ecs.ICluster
+    placement: TaskPlacement
+    environment: dict[str, str]
+    secrets: dict[str, ecs.Secret]
+    log_bucket: s3.IBucket
+    log_stream: firehose.IDeliveryStream
+    log_groups: dict[str, logs.ILogGroup] = field(default_factory=dict)
+
+    @property
+    def cpu_architecture(self) -> ecs.CpuArchitecture:
+        arm = self.settings.aws.architecture == "ARM64"
+        return ecs.CpuArchitecture.ARM64 if arm else ecs.CpuArchitecture.X86_64
+
+
+def secret_environment(
+    *,
+    fernet_key: ecs.Secret,
+    jwt_secret: ecs.Secret,
+    api_secret_key: ecs.Secret,
+    db_username: ecs.Secret,
+    db_password: ecs.Secret,
+) -> dict[str, ecs.Secret]:
+    """The ``secrets`` of every Airflow container: variable name -> Secrets Manager secret (or JSON field)."""
+    return {
+        JWT_SECRET_VAR: jwt_secret,
+        API_SECRET_KEY_VAR: api_secret_key,
+        ecs_secrets.FERNET_KEY_BODY_VAR: fernet_key,
+        ecs_secrets.DB_USERNAME_VAR: db_username,
+        ecs_secrets.DB_PASSWORD_VAR: db_password,
+    }
+
+
+def database_environment(*, host: str, port: str, name: str) -> dict[str, str]:
+    """Plain variables: the DB endpoint, and the *_CMD settings that compose the secret values."""
+    env = {ecs_secrets.DB_HOST_VAR: host, ecs_secrets.DB_PORT_VAR: port, ecs_secrets.DB_NAME_VAR: name}
+    for variable, command in COMPOSED_SECRETS.items():
+        env[f"{variable}_CMD"] = ecs_secrets.command(command)
+    return env
+
+
+def grant_airflow_access(role: iam.IRole, runtime: AirflowRuntime) -> None:
+    """What any Airflow process may need: SecretsManagerBackend reads and the task-log prefix."""
+    prefix = runtime.settings.airflow.secrets_prefix
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="SecretsManagerBackend",
+            actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            resources=[
+                f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{prefix}/{kind}/*"
+                for kind in ("connections", "variables", "config")
+            ],
+        )
+    )
+    runtime.log_bucket.grant_read(role, f"{TASK_LOGS_PREFIX}/*")
+    runtime.log_bucket.grant_put(role, f"{TASK_LOGS_PREFIX}/*")
+
+
+def firelens_logging(
+    task_definition: ecs.TaskDefinition, runtime: AirflowRuntime, router_log_group: logs.ILogGroup
+) -> ecs.LogDriver:
+    """Add a fluent-bit log router (FireLens) and return the log driver that sends to the Firehose stream.
+
+    The router image is given explicitly: without one CDK looks it up from an SSM parameter.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/firelens-taskdef.html
+    """
+    task_definition.add_firelens_log_router(
+        LOG_ROUTER_CONTAINER,
+        image=ecs.ContainerImage.from_registry(runtime.settings.observability.fluent_bit_image),
+        firelens_config=ecs.FirelensConfig(
+            type=ecs.FirelensLogRouterType.FLUENTBIT,
+            options=ecs.FirelensOptions(enable_ecs_log_metadata=True),
+        ),
+        essential=True,
+        memory_reservation_mib=64,
+        logging=ecs.LogDrivers.aws_logs(stream_prefix=LOG_ROUTER_CONTAINER, log_group=router_log_group),
+    )
+    runtime.log_stream.grant_put_records(task_definition.task_role)
+    return ecs.LogDrivers.firelens(
+        options={
+            # fluent-bit's core Firehose output.
+            # https://docs.fluentbit.io/manual/pipeline/outputs/firehose
+            "Name": "kinesis_firehose",
+            "region": runtime.settings.aws.region,
+            "delivery_stream": runtime.log_stream.delivery_stream_name,
+            "time_key": "timestamp",
+            "time_key_format": "%Y-%m-%dT%H:%M:%S.%L%z",
+        }
+    )
+
+
+@dataclass
+class AirflowTask:
+    task_definition: ecs.FargateTaskDefinition
+    container: ecs.ContainerDefinition
+    log_group: logs.LogGroup
+
+
+def airflow_task(
+    scope: Construct,
+    runtime: AirflowRuntime,
+    *,
+    component: str,
+    size: TaskSize,
+    command: list[str],
+    extra_environment: Mapping[str, str] | None = None,
+    health_check: ecs.HealthCheck | None = None,
+    port: int | None = None,
+    stop_timeout: Duration | None = None,
+    statsd: bool = True,
+    to_firehose: bool | None = None,
+) -> AirflowTask:
+    """A Fargate task definition running one Airflow component in the container named ``airflow``."""
+    settings = runtime.settings
+    log_group = component_log_group(scope, "Logs", settings, component)
+    runtime.log_groups[component] = log_group
+    task_definition = ecs.FargateTaskDefinition(
+        scope,
+        "TaskDefinition",
+        family=f"{settings.environment}-{component}",
+        cpu=size.cpu,
+        memory_limit_mib=size.memory_mib,
+        runtime_platform=ecs.RuntimePlatform(
+            cpu_architecture=runtime.cpu_architecture, operating_system_family=ecs.OperatingSystemFamily.LINUX
+        ),
+    )
+    if to_firehose is None:
+        to_firehose = settings.aws.services_to_firehose
+    logging = (
+        firelens_logging(task_definition, runtime, log_group)
+        if to_firehose
+        else ecs.LogDrivers.aws_logs(stream_prefix=component, log_group=log_group)
+    )
+    container = task_definition.add_container(
+        AIRFLOW_CONTAINER,
+        image=runtime.image,
+        command=command,
+        environment={**runtime.environment, **(extra_environment or {})},
+        secrets=runtime.secrets,
+        logging=logging,
+        health_check=health_check,
+        essential=True,
+        stop_timeout=stop_timeout,
+        linux_parameters=ecs.LinuxParameters(scope, "LinuxParameters", init_process_enabled=True),
+        port_mappings=[ecs.PortMapping(container_port=port, name=component)] if port else None,
+    )
+    if statsd:
+        add_statsd_agent(task_definition, settings, log_group)
+    grant_airflow_access(task_definition.task_role, runtime)
+    return AirflowTask(task_definition=task_definition, container=container, log_group=log_group)
+
+
+def service_name(settings: Settings, component: str) -> str:
+    return f"{settings.environment}-{component}"
+
+
+def airflow_service(
+    scope: Construct,
+    runtime: AirflowRuntime,
+    task: AirflowTask,
+    *,
+    component: str,
+    desired_count: int,
+    capacity_provider: str,
+    security_group: ec2.ISecurityGroup,
+    cloud_map_name: str | None = None,
+    min_healthy_percent: int = 100,
+) -> ecs.FargateService:
+    """The ECS service of a component, with ECS exec and a circuit breaker that rolls back failed deployments."""
+    return ecs.FargateService(
+        scope,
+        "Service",
+        service_name=service_name(runtime.settings, component),
+        cluster=runtime.cluster,
+        task_definition=task.task_definition,
+        desired_count=desired_count,
+        capacity_provider_strategies=[ecs.CapacityProviderStrategy(capacity_provider=capacity_provider, weight=1)],
+        vpc_subnets=runtime.placement.subnets,
+        assign_public_ip=runtime.placement.assign_public_ip,
+        security_groups=[security_group],
+        # `ecsflow exec` (aws ecs execute-command); sessions are logged by the cluster's configuration.
+        enable_execute_command=True,
+        circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+        min_healthy_percent=min_healthy_percent,
+        max_healthy_percent=200,
+        propagate_tags=ecs.PropagatedTagSource.SERVICE,
+        cloud_map_options=(
+            ecs.CloudMapOptions(name=cloud_map_name, dns_ttl=Duration.seconds(10)) if cloud_map_name else None
+        ),
+    )
