@@ -323,6 +323,16 @@ class LocalConfig(Strict):
     )
     admin_password: str = Field("admin", min_length=1)
     worker_autoscaling: bool = Field(True, description="Run the autoscaler: 0 workers while idle")
+    # Local-only tuning: on ECS Airflow's defaults apply.
+    dag_refresh_seconds: int = Field(
+        5,
+        ge=1,
+        le=300,
+        description="How often the dag-processor looks for new DAG files ([dag_processor] refresh_interval)",
+    )
+    start_timeout_seconds: int = Field(180, ge=10, le=1800, description="How long `up` waits for all components")
+    stop_timeout_seconds: int = Field(15, ge=1, le=600, description="SIGTERM grace per component before SIGKILL")
+    max_restarts: int = Field(3, ge=0, le=100, description="Restarts of a crashed component before it is reported")
 
     @field_validator("database_url")
     @classmethod
