@@ -82,6 +82,9 @@ def airflow_environment(settings: Settings, endpoints: Endpoints) -> dict[str, s
         "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "deploy_airflow_on_ecs_fargate.celery_config.CELERY_CONFIG",
         # Remote control uses broadcast (fanout) queues SQS does not have.
         "AIRFLOW__CELERY__WORKER_ENABLE_REMOTE_CONTROL": "False",
+        # Informational with predefined queues (the SQS queue's own attribute applies, see
+        # celery_config); set to the same value so the provider does not warn about its 24 h default.
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": str(airflow.broker_visibility_timeout_seconds),
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": settings.worker_pools[0].name,
         # https://airflow.apache.org/docs/apache-airflow-providers-amazon/stable/secrets-backends/aws-secrets-manager.html
         "AIRFLOW__SECRETS__BACKEND": "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend",
