@@ -95,6 +95,10 @@ def _describe_task(service: Service, count: float) -> str:
     return f"{size} x {count:g}, {service.capacity.label}"
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def _count(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
@@ -132,14 +136,18 @@ def estimate(
     workload_task_hours = 0.0
     idle_public_task_hours = 0.0
     workload_public_task_hours = 0.0
-    log_gb_idle = 0.0
-    log_gb_workload = 0.0
+    # Log volume per destination (GB per month), and GB-months kept in CloudWatch at steady state.
+    cloudwatch_gb = [0.0, 0.0]  # idle, workload
+    cloudwatch_stored = [0.0, 0.0]
+    firehose_gb = [0.0, 0.0]
+    retention_seen: set[int | None] = set()
     idle_worker_hours_all = 0.0
     workload_worker_hours_all = 0.0
     idle_agent_task_hours = 0.0
     workload_agent_task_hours = 0.0
     always_on_tasks: dict[str, float] = {}
-    for service in resources.services:
+    # The always-on services first, then the worker pools (as the table lists them).
+    for service in sorted(resources.services, key=lambda service: service.is_worker):
         capacity = average_capacity(service.baseline_count, list(service.scheduled_actions))
         idle_tasks = capacity.average_tasks
         idle_hours = idle_tasks * hours
@@ -151,10 +159,20 @@ def estimate(
             service.task, prices, service.capacity.spot_fraction(busy_hours / hours)
         )
         factor = LOG_LEVEL_FACTOR.get((service.log_level or "INFO").upper(), 1.0)
-        log_gb_idle += idle_hours / hours * assumptions.log_gb_per_service_month * factor
-        log_gb_workload += idle_hours / hours * assumptions.log_gb_per_service_month * factor
+        service_gb = idle_hours / hours * assumptions.log_gb_per_service_month * factor
+        busy_gb = service_gb
         if service is busy_worker:
-            log_gb_workload += task_hours_per_day * days * assumptions.log_gb_per_task_hour * factor
+            busy_gb += task_hours_per_day * days * assumptions.log_gb_per_task_hour * factor
+        if service.logs.cloudwatch:
+            days_kept = service.logs.retention_days
+            retention_seen.add(days_kept)
+            months_kept = (days_kept or UNBOUNDED_RETENTION_DAYS) / DAYS_PER_MONTH_FOR_RETENTION
+            for index, gb in enumerate((service_gb, busy_gb)):
+                cloudwatch_gb[index] += gb
+                cloudwatch_stored[index] += gb * months_kept
+        if service.logs.firehose:
+            firehose_gb[0] += service_gb
+            firehose_gb[1] += busy_gb
         idle_task_hours += idle_hours
         workload_task_hours += busy_hours
         if service.public_ip:
@@ -213,7 +231,8 @@ def estimate(
         if database_ips:
             parts.append(f"{database_ips} RDS")
         if idle_public_task_hours or workload_public_task_hours:
-            parts.append(f"{_count(idle_public_task_hours / hours)} task(s) idle")
+            reason = "" if resources.nat_gateways else " (without NAT a task needs one to reach AWS APIs)"
+            parts.append(f"{_count(idle_public_task_hours / hours)} tasks idle{reason}")
         lines.append(
             Line(
                 "Public IPv4 addresses",
@@ -256,7 +275,7 @@ def estimate(
     # --- Secrets, metrics, alarms, dashboards ------------------------------------------------
     if resources.secrets:
         cost = resources.secrets * prices.secrets_manager.secret_month.usd
-        lines.append(Line("Secrets Manager", f"{resources.secrets} secrets", cost, cost))
+        lines.append(Line("Secrets Manager", _plural(resources.secrets, "secret"), cost, cost))
     # Custom metrics are billed by the hour they receive data: a metric whose publisher is
     # scaled down at night costs only its daytime share. Airflow's metrics and the autoscaler
     # (a sidecar of the scheduler) publish while the control plane runs.
@@ -297,40 +316,34 @@ def estimate(
         )
     if resources.alarm_metrics:
         cost = resources.alarm_metrics * prices.cloudwatch.alarm_month.usd
-        lines.append(Line("CloudWatch alarms", f"{resources.alarm_metrics} alarm metrics", cost, cost))
+        lines.append(Line("CloudWatch alarms", _plural(resources.alarm_metrics, "alarm metric"), cost, cost))
     if resources.dashboards:
         cost = resources.dashboards * prices.cloudwatch.dashboard_month.usd
-        lines.append(Line("CloudWatch dashboards", f"{resources.dashboards} dashboards", cost, cost))
+        lines.append(Line("CloudWatch dashboards", _plural(resources.dashboards, "dashboard"), cost, cost))
 
     # --- Logs --------------------------------------------------------------------------------
-    if resources.log_retention_days:
-        retention = [days for days in resources.log_retention_days if days is not None]
-        if len(retention) < len(resources.log_retention_days):
+    if retention_seen:
+        if None in retention_seen:
             notes.append(f"a log group never expires its logs: storage counts {UNBOUNDED_RETENTION_DAYS} days of them")
-            retention.append(UNBOUNDED_RETENTION_DAYS)
-        kept_months = max(retention) / DAYS_PER_MONTH_FOR_RETENTION
+        kept = sorted(str(days) if days is not None else "never expiring" for days in retention_seen)
         logs = prices.cloudwatch
-
-        def log_cost(gb: float) -> float:
-            # Steady state: a month's ingestion, plus the months retention keeps in storage.
-            return gb * logs.logs_ingestion_gb.usd + gb * kept_months * logs.logs_storage_gb_month.usd
-
         lines.append(
             Line(
                 "CloudWatch Logs",
-                f"{log_gb_idle:.1f} GB/month idle, {log_gb_workload:.1f} under load; kept {max(retention)} days",
-                log_cost(log_gb_idle),
-                log_cost(log_gb_workload),
+                f"{cloudwatch_gb[0]:.1f} GB/month idle, {cloudwatch_gb[1]:.1f} under load; kept {', '.join(kept)} days",
+                cloudwatch_gb[0] * logs.logs_ingestion_gb.usd + cloudwatch_stored[0] * logs.logs_storage_gb_month.usd,
+                cloudwatch_gb[1] * logs.logs_ingestion_gb.usd + cloudwatch_stored[1] * logs.logs_storage_gb_month.usd,
             )
         )
     if resources.firehose_streams:
         price = prices.firehose.ingestion_gb.usd
+        carried = "service logs" if firehose_gb[1] else "no service logs (one-off tasks only)"
         lines.append(
             Line(
                 "Kinesis Data Firehose",
-                f"{resources.firehose_streams} stream(s) carrying the service logs",
-                log_gb_idle * price,
-                log_gb_workload * price,
+                f"{_plural(resources.firehose_streams, 'stream')}: {carried}",
+                firehose_gb[0] * price,
+                firehose_gb[1] * price,
             )
         )
 
@@ -342,15 +355,13 @@ def estimate(
             notes.append(f"no S3 lifecycle rule expires objects: task logs count {UNBOUNDED_RETENTION_DAYS} days")
         months = kept_days / DAYS_PER_MONTH_FOR_RETENTION
         price = prices.s3.standard_gb_month.usd
-        firehose_gb = log_gb_idle if resources.firehose_streams else 0.0
-        firehose_gb_busy = log_gb_workload if resources.firehose_streams else 0.0
         task_log_gb = task_hours_per_day * days * assumptions.log_gb_per_task_hour
         lines.append(
             Line(
                 "S3",
-                f"{resources.buckets} bucket(s): task logs (and Firehose output) kept {kept_days} days",
-                firehose_gb * months * price,
-                (firehose_gb_busy + task_log_gb) * months * price,
+                f"{_plural(resources.buckets, 'bucket')}: task logs (and Firehose output) kept {kept_days} days",
+                firehose_gb[0] * months * price,
+                (firehose_gb[1] + task_log_gb) * months * price,
             )
         )
     if resources.queues:
@@ -358,7 +369,7 @@ def estimate(
         lines.append(
             Line(
                 "SQS",
-                f"{resources.queues} queue(s), ~{SQS_REQUESTS_PER_WORKER_HOUR} requests per worker-hour",
+                f"{_plural(resources.queues, 'queue')}, ~{SQS_REQUESTS_PER_WORKER_HOUR} requests per worker-hour",
                 idle_worker_hours_all * SQS_REQUESTS_PER_WORKER_HOUR * price,
                 workload_worker_hours_all * SQS_REQUESTS_PER_WORKER_HOUR * price,
             )
@@ -374,11 +385,11 @@ def estimate(
         lines.append(Line("ECR", f"{images} images x {assumptions.image_gb:g} GB", cost, cost))
     if resources.kms_keys:
         cost = resources.kms_keys * prices.kms.key_month.usd
-        lines.append(Line("KMS keys", f"{resources.kms_keys} customer managed keys", cost, cost))
+        lines.append(Line("KMS keys", _plural(resources.kms_keys, "customer managed key"), cost, cost))
     if resources.private_dns_namespaces:
         cost = resources.private_dns_namespaces * prices.route53.hosted_zone_month.usd
         lines.append(
-            Line("Route 53 (Cloud Map)", f"{resources.private_dns_namespaces} private hosted zone(s)", cost, cost)
+            Line("Route 53 (Cloud Map)", _plural(resources.private_dns_namespaces, "private hosted zone"), cost, cost)
         )
     if resources.container_insights:
         notes.append("Container Insights is on: its metrics are billed as custom metrics and are not in this estimate")

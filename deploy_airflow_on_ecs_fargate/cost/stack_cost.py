@@ -62,7 +62,8 @@ def synthesized_template(settings: Settings) -> dict[str, Any]:
         from infrastructure.synth import synthesize
     except ImportError as error:
         raise CostError(f"the CDK app cannot be loaded ({error}); run ./ecsflow from the repository") from None
-    template: dict[str, Any] = synthesize(settings)
+    # cdk-nag's checks guard deployments (`ecsflow deploy`); a price estimate does not need them.
+    template: dict[str, Any] = synthesize(settings, checks=False)
     return template
 
 

@@ -162,6 +162,15 @@ class CapacityShare:
 
 
 @dataclass(frozen=True)
+class LogDestinations:
+    """Where a service's container logs go: CloudWatch log groups (their retention) and/or Firehose."""
+
+    cloudwatch: bool = False
+    retention_days: int | None = None  # the longest retention of its groups; None: never expires
+    firehose: bool = False
+
+
+@dataclass(frozen=True)
 class Service:
     logical_id: str
     name: str  # "api-server", "worker-default", or the logical ID when no output names it
@@ -176,6 +185,7 @@ class Service:
     max_capacity: int | None = None
     scheduled_actions: tuple[ScheduledAction, ...] = ()
     metrics_agent: bool = False  # runs the CloudWatch agent sidecar (one PutMetricData a minute)
+    logs: LogDestinations = field(default_factory=lambda: LogDestinations())
 
     @property
     def is_worker(self) -> bool:
@@ -241,7 +251,6 @@ class StackResources:
     alarm_metrics: int
     dashboards: int
     statsd_allow_list: tuple[str, ...]
-    log_retention_days: tuple[int | None, ...]  # None: a log group that never expires
     firehose_streams: int
     buckets: int
     bucket_expiration_days: tuple[int | None, ...]
@@ -455,11 +464,60 @@ def _service(
         min_capacity=None if "MinCapacity" not in target else _int(target["MinCapacity"], "MinCapacity"),
         max_capacity=None if "MaxCapacity" not in target else _int(target["MaxCapacity"], "MaxCapacity"),
         scheduled_actions=_scheduled_actions(target, logical_id),
+        logs=_log_destinations(task_definition, resources),
         metrics_agent=any(
             AGENT_CONFIG_VAR in {variable.get("Name") for variable in container.get("Environment", [])}
             for container in task_definition.get("ContainerDefinitions", [])
         ),
     )
+
+
+def _log_destinations(task_definition: dict[str, Any], resources: dict[str, Any]) -> LogDestinations:
+    """Follow each container's log driver: awslogs to a log group, FireLens to Firehose or CloudWatch.
+
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_firelens.html
+    """
+    groups = {
+        logical_id: resource.get("Properties") or {}
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::Logs::LogGroup"
+    }
+    by_name = {str(props.get("LogGroupName")): logical_id for logical_id, props in groups.items()}
+    retentions: list[int | None] = []
+    cloudwatch = firehose = False
+    for container in task_definition.get("ContainerDefinitions", []):
+        configuration = container.get("LogConfiguration") or {}
+        driver = configuration.get("LogDriver")
+        options = configuration.get("Options") or {}
+        if driver == "awslogs":
+            cloudwatch = True
+            target = options.get("awslogs-group")
+            ids = _group_ids(target, by_name)
+            known = [logical_id for logical_id in ids if logical_id in groups]
+            # A group made outside the template: its retention is unknown, count it as never expiring.
+            retentions += [_retention(groups[logical_id]) for logical_id in known] or [None]
+        elif driver == "awsfirelens":
+            output = str(options.get("Name", "")).lower()
+            if "firehose" in output:
+                firehose = True
+            elif "cloudwatch" in output:
+                cloudwatch = True
+                ids = _group_ids(options.get("log_group_name"), by_name)
+                retentions += [_retention(groups[logical_id]) for logical_id in ids if logical_id in groups] or [None]
+    retention = None if None in retentions or not retentions else max(d for d in retentions if d is not None)
+    return LogDestinations(cloudwatch=cloudwatch, retention_days=retention, firehose=firehose)
+
+
+def _group_ids(target: Any, by_name: dict[str, str]) -> set[str]:
+    """Log groups named by a Ref/GetAtt token, or by a literal name that a group of the template has."""
+    if isinstance(target, str):
+        return {by_name[target]} if target in by_name else set()
+    return _referenced_ids(target)
+
+
+def _retention(properties: dict[str, Any]) -> int | None:
+    days = properties.get("RetentionInDays")
+    return None if days is None else _int(days, "RetentionInDays")
 
 
 def _images_kept(repository: dict[str, Any]) -> int | None:
@@ -590,12 +648,6 @@ def read_template(template: dict[str, Any]) -> StackResources:
         alarm_metrics=alarm_metrics,
         dashboards=len(of("AWS::CloudWatch::Dashboard")),
         statsd_allow_list=tuple(allow_list),
-        log_retention_days=tuple(
-            None
-            if properties.get("RetentionInDays") is None
-            else _int(properties["RetentionInDays"], "RetentionInDays")
-            for _, properties in of("AWS::Logs::LogGroup")
-        ),
         firehose_streams=len(of("AWS::KinesisFirehose::DeliveryStream")),
         buckets=len(of("AWS::S3::Bucket")),
         bucket_expiration_days=tuple(_bucket_expiration(properties) for _, properties in of("AWS::S3::Bucket")),

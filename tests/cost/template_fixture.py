@@ -20,6 +20,7 @@ def _task(cpu: int, memory: int, env: dict[str, str], *, arch: str = "ARM64", ag
         {
             "Name": "airflow",
             "Image": {"Fn::Join": ["", [{"Ref": "AWS::AccountId"}, ".dkr.ecr.us-east-1.amazonaws.com/airflow:latest"]]},
+            "LogConfiguration": {"LogDriver": "awslogs", "Options": {"awslogs-group": {"Ref": "Logs"}}},
             "Environment": [{"Name": key, "Value": value} for key, value in env.items()]
             + [{"Name": "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "Value": {"Fn::Join": ["", ["http://", "x"]]}}],
         }
