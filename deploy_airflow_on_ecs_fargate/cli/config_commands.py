@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +31,8 @@ def show(config: ConfigOption = None, output: OutputOption = OutputFormat.table)
     if output is OutputFormat.json:
         print_json(data)
     else:
-        console.print(yaml.safe_dump(data, sort_keys=False), end="", highlight=False, markup=False)
+        # Plain text, never wrapped: the output is valid YAML to copy into ecsflow.yaml.
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
 
 
 @app.command("validate")

@@ -89,7 +89,8 @@ def container_engine() -> str:
         probe = subprocess.run([path, "info"], capture_output=True, text=True, check=False)
         if probe.returncode == 0:
             return path
-        problems.append(f"{name}: `{name} info` failed ({(probe.stderr or probe.stdout).strip().splitlines()[-1:]})")
+        last_line = ((probe.stderr or probe.stdout).strip().splitlines() or ["no output"])[-1]
+        problems.append(f"{name}: `{name} info` failed: {last_line}")
     raise CliError(
         "building the image needs docker or podman, and neither works ("
         + "; ".join(problems)

@@ -122,7 +122,11 @@ def autoscaler_decisions(ctx: AwsContext, pools: list[str], now: datetime) -> di
                 }
             )
     response = ctx.client("cloudwatch").get_metric_data(
-        MetricDataQueries=queries, StartTime=now - AUTOSCALER_LOOKBACK, EndTime=now, ScanBy="TimestampDescending"
+        MetricDataQueries=queries,
+        StartTime=now - AUTOSCALER_LOOKBACK,
+        # The end is exclusive: reach past now so the current minute's data point counts.
+        EndTime=now + timedelta(minutes=1),
+        ScanBy="TimestampDescending",
     )
     decisions: dict[str, dict[str, Any]] = {}
     for result in response["MetricDataResults"]:

@@ -124,6 +124,10 @@ def _register(ecs: Any, family: str, log_group: str, prefix: str, image: str = "
 
 @pytest.fixture
 def fake_stack(aws: None) -> FakeStack:
+    return build_fake_stack()
+
+
+def build_fake_stack() -> FakeStack:
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
     # moto gives task ENIs a private DNS name only when the VPC has DNS hostnames on (as Fargate VPCs do).

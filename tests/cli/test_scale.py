@@ -17,7 +17,8 @@ LISBON = ZoneInfo("Europe/Lisbon")
 
 def desired(fake_stack, key):
     service = fake_stack.services[key]
-    return fake_stack.client("ecs").describe_services(cluster=CLUSTER, services=[service])["services"][0]["desiredCount"]
+    services = fake_stack.client("ecs").describe_services(cluster=CLUSTER, services=[service])["services"]
+    return services[0]["desiredCount"]
 
 
 def scheduled_actions(fake_stack, key):

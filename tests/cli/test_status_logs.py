@@ -1,0 +1,107 @@
+"""`ecsflow status`, `url` and `logs` against the fake stack."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+from conftest import REGION
+
+
+def test_status_json_has_services_workers_queue_and_autoscaler(fake_stack, cli):
+    sqs = fake_stack.client("sqs")
+    for i in range(3):
+        sqs.send_message(QueueUrl=fake_stack.queue_urls["default"], MessageBody=f"task {i}")
+    sqs.receive_message(QueueUrl=fake_stack.queue_urls["default"], MaxNumberOfMessages=1)
+    fake_stack.client("cloudwatch").put_metric_data(
+        Namespace="Airflow/Workers",
+        MetricData=[
+            {
+                "MetricName": name,
+                "Dimensions": [{"Name": "Pool", "Value": "default"}],
+                "Timestamp": datetime.now(UTC),
+                "StatisticValues": {"SampleCount": 2, "Sum": value * 2, "Minimum": value, "Maximum": value},
+            }
+            for name, value in (("DesiredWorkers", 1), ("QueuedTasks", 2), ("RunningTasks", 5))
+        ],
+    )
+    result = cli("status", "--output", "json")
+    assert result.exit_code == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["stack"] == "clitest-stack"
+    assert status["url"].startswith("http://clitest-alb")
+    services = {s["service"]: s for s in status["services"]}
+    assert set(services) == {"api-server", "scheduler", "dag-processor", "triggerer", "worker-default", "worker-heavy"}
+    assert services["scheduler"]["desired"] == 1
+    assert services["worker-default"]["desired"] == 0
+    assert services["scheduler"]["image"] == "repo/airflow:v1"  # the Airflow container, not the log router
+    assert services["scheduler"]["lastDeployment"]["taskDefinition"] == "clitest-scheduler:1"
+    workers = {w["pool"]: w for w in status["workers"]}
+    assert workers["default"]["queue"] == {"waiting": 2, "inFlight": 1}
+    assert workers["heavy"]["queue"] == {"waiting": 0, "inFlight": 0}
+    assert workers["default"]["autoscaler"]["DesiredWorkers"] == 1
+    assert workers["default"]["autoscaler"]["RunningTasks"] == 5
+    assert workers["heavy"]["autoscaler"] is None
+
+
+def test_status_table(fake_stack, cli):
+    result = cli("status")
+    assert result.exit_code == 0, result.stderr
+    assert "api-server" in result.stdout
+    assert "worker-heavy" in result.stdout
+    assert "no decision" in result.stdout
+
+
+def test_status_without_stack(aws, cli):
+    result = cli("status")
+    assert result.exit_code == 1
+    assert "deploy it first" in result.stderr
+
+
+def test_url(fake_stack, cli):
+    result = cli("url")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "http://clitest-alb-123.eu-west-1.elb.amazonaws.com"
+    assert json.loads(cli("url", "-o", "json").stdout) == {"url": "http://clitest-alb-123.eu-west-1.elb.amazonaws.com"}
+
+
+def put_lines(fake_stack, key, stream, lines, at_ms=None):
+    logs = fake_stack.client("logs")
+    logs.create_log_stream(logGroupName=fake_stack.log_groups[key], logStreamName=stream)
+    now = at_ms or int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName=fake_stack.log_groups[key],
+        logStreamName=stream,
+        logEvents=[{"timestamp": now + i, "message": line} for i, line in enumerate(lines)],
+    )
+
+
+def test_logs_since(fake_stack, cli):
+    put_lines(fake_stack, "scheduler", "scheduler/airflow/old", ["too old"], at_ms=int(time.time() * 1000) - 3_600_000)
+    put_lines(fake_stack, "scheduler", "scheduler/airflow/abc123", ["Starting the scheduler", "[heartbeat] ok"])
+    result = cli("logs", "scheduler", "--since", "10m")
+    assert result.exit_code == 0, result.stderr
+    assert "Starting the scheduler" in result.stdout
+    assert "[heartbeat] ok" in result.stdout  # brackets are printed, not read as markup
+    assert "too old" not in result.stdout
+    wider = cli("logs", "scheduler", "--since", "2h", "-o", "json")
+    events = [json.loads(line) for line in wider.stdout.splitlines()]
+    assert [e["message"] for e in events] == ["too old", "Starting the scheduler", "[heartbeat] ok"]
+    assert events[1]["stream"] == "scheduler/airflow/abc123"
+
+
+def test_logs_of_the_standalone_task_and_bad_input(fake_stack, cli):
+    put_lines(fake_stack, "standalone", "standalone/airflow/t1", ["migrated"])
+    assert "migrated" in cli("logs", "standalone").stdout
+    unknown = cli("logs", "webserver")
+    assert unknown.exit_code == 2
+    assert "unknown service 'webserver'" in unknown.stderr
+    bad = cli("logs", "scheduler", "--since", "yesterday")
+    assert bad.exit_code == 2
+    assert "--since 'yesterday'" in bad.stderr
+
+
+def test_logs_region_is_the_configured_one(fake_stack, cli, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    assert cli("logs", "api-server").exit_code == 0
