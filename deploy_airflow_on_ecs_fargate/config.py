@@ -118,6 +118,9 @@ class CliConfig(Strict):
     max_attempts: int = Field(
         10, ge=1, le=30, description="botocore retries (standard mode) before a throttled call fails"
     )
+    # botocore waits 60 s per connection attempt by default; with retries an unreachable endpoint
+    # (no network, wrong region) would hang for minutes before the one-line error.
+    connect_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
 
 class AutoscalerConfig(Strict):

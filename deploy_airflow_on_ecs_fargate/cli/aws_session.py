@@ -67,7 +67,11 @@ class AwsContext:
         if service not in self._clients:
             from botocore.config import Config
 
-            config = Config(retries={"mode": "standard", "max_attempts": self.settings.cli.max_attempts})
+            cli = self.settings.cli
+            config = Config(
+                retries={"mode": "standard", "max_attempts": cli.max_attempts},
+                connect_timeout=cli.connect_timeout_seconds,
+            )
             self._clients[service] = self.session.client(service, config=config)  # type: ignore[call-overload]
         return self._clients[service]
 
