@@ -28,12 +28,12 @@ from deploy_airflow_on_ecs_fargate.autoscaler.backend import PoolTarget, WorkerC
 
 log = logging.getLogger(__name__)
 
-WorkerCommand = Callable[[str, int, int], Sequence[str]]
+WorkerCommand = Callable[[str, int, int, bool], Sequence[str]]
 
 
-def airflow_worker_command(pool: str, index: int, concurrency: int) -> list[str]:
+def airflow_worker_command(pool: str, index: int, concurrency: int, serve_logs: bool) -> list[str]:
     # A distinct Celery node name per worker: several workers on one host must not share one.
-    return [
+    command = [
         "airflow",
         "celery",
         "worker",
@@ -44,6 +44,11 @@ def airflow_worker_command(pool: str, index: int, concurrency: int) -> list[str]
         "--celery-hostname",
         f"{pool}-{index}@%h",
     ]
+    if not serve_logs:
+        # One log server per host is enough (every worker writes the same local log folder), and
+        # a second one could not bind [logging] worker_log_server_port anyway.
+        command.append("--skip-serve-logs")
+    return command
 
 
 @dataclass
@@ -54,6 +59,8 @@ class LocalWorker:
     log_file: IO[bytes]
     started: float
     stopping_since: float | None = None
+    killed: bool = False
+    serves_logs: bool = False
 
     @property
     def pid(self) -> int:
@@ -138,8 +145,9 @@ class LocalBackend:
         index = next(i for i in range(len(used) + 1) if i not in used)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = (self.log_dir / f"worker-{pool}-{index}.log").open("ab")
+        serve_logs = not any(w.serves_logs and w.alive() for w in self.workers)
         process = subprocess.Popen(
-            list(self.command(pool, index, self.pools[pool].concurrency)),
+            list(self.command(pool, index, self.pools[pool].concurrency, serve_logs)),
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -148,7 +156,7 @@ class LocalBackend:
             # workers itself (warm), and a SIGKILL fallback can reach the whole worker tree.
             start_new_session=True,
         )
-        worker = LocalWorker(pool, index, process, log_file, started=time.monotonic())
+        worker = LocalWorker(pool, index, process, log_file, started=time.monotonic(), serves_logs=serve_logs)
         self.workers.append(worker)
         log.info("started worker %s-%s pid %s", pool, index, process.pid)
         return worker
@@ -176,7 +184,11 @@ class LocalBackend:
                     worker.pid,
                     worker.process.returncode,
                 )
-            elif worker.stopping_since is not None and now - worker.stopping_since > self.stop_timeout_seconds:
+            elif (
+                worker.stopping_since is not None
+                and not worker.killed
+                and now - worker.stopping_since > self.stop_timeout_seconds
+            ):
                 log.warning(
                     "worker %s-%s pid %s did not stop in %ss: killing it",
                     worker.pool,
@@ -185,6 +197,7 @@ class LocalBackend:
                     self.stop_timeout_seconds,
                 )
                 self._kill_group(worker)
+                worker.killed = True
 
     def worker_pids(self) -> dict[str, list[int]]:
         pids: dict[str, list[int]] = {}
