@@ -21,6 +21,7 @@ from deploy_airflow_on_ecs_fargate.cli.aws_session import ProfileOption, RegionO
 from deploy_airflow_on_ecs_fargate.cli.errors import UsageError, handle_errors
 from deploy_airflow_on_ecs_fargate.cli.output import OutputFormat, OutputOption, console, emit, notice, print_table
 from deploy_airflow_on_ecs_fargate.cli.stack import WORKER_PREFIX
+from deploy_airflow_on_ecs_fargate.stack_outputs import SERVICE_OUTPUTS
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -162,8 +163,11 @@ def scale_command(
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     ctx = aws_context(profile, region)
-    key = ctx.outputs.service_key(service)
-    low, high = check_count(ctx.settings, key, count)
+    # Nonsense is refused before any AWS call (no credentials needed to be told -1 is wrong).
+    if count < 0:
+        raise UsageError(f"count must be 0 or more, got {count}")
+    if service in SERVICE_OUTPUTS or service.startswith(WORKER_PREFIX):
+        check_count(ctx.settings, service, count)
     zone_name = timezone or ctx.settings.scheduled_scaling.timezone
     try:
         zone = ZoneInfo(zone_name)
@@ -175,6 +179,8 @@ def scale_command(
     if start is not None and start <= now:
         raise UsageError(f"--at {at!r} is in the past ({start:%Y-%m-%d %H:%M %Z})")
 
+    key = ctx.outputs.service_key(service)
+    low, high = check_count(ctx.settings, key, count)
     cluster = ctx.outputs.cluster
     name = ctx.outputs.service(key)
     resource_id = f"service/{cluster}/{name}"

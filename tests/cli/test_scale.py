@@ -125,3 +125,9 @@ def test_parsers():
     assert parse_time("18:00", LISBON, now) == datetime(2026, 3, 29, 18, 0, tzinfo=LISBON)
     assert parse_time("08:00", LISBON, now) == datetime(2026, 3, 30, 8, 0, tzinfo=LISBON)
     assert parse_time("2026-12-24T18:00:00+00:00", LISBON, now).utcoffset() == timedelta(0)
+
+
+def test_nonsense_is_refused_before_any_aws_call(monkeypatch, cli):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")  # an AWS call would fail with "no AWS credentials"
+    assert "count must be 0 or more" in cli("scale", "api-server", "-3").stderr
+    assert "above the configured maximum of 2" in cli("scale", "scheduler", "9").stderr
