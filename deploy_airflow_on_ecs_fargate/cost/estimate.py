@@ -130,6 +130,11 @@ def estimate(
     busy_worker = resources.worker(pool)
     assert busy_worker.concurrency is not None  # a worker by definition
     worker_hours_per_day = task_hours_per_day / (busy_worker.concurrency * assumptions.worker_utilization)
+    if busy_worker.max_capacity is not None and worker_hours_per_day > busy_worker.max_capacity * HOURS_PER_DAY:
+        notes.append(
+            f"{task_hours_per_day:g} task-hours/day need {worker_hours_per_day:.0f} worker-hours/day, more than "
+            f"{busy_worker.max_capacity} workers (the pool's max_workers) give in 24 h: tasks would queue"
+        )
 
     # --- Fargate services -------------------------------------------------------------------
     idle_task_hours = 0.0  # per month, every running task: logs and public IPs follow them

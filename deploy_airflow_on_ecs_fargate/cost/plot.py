@@ -50,10 +50,12 @@ def plot_cost_curve(
     curve = cost_curve(resources, settings, pool, limit)
     figure, axes = plt.subplots(figsize=(9, 5.5), dpi=110)
     axes.plot(curve.task_hours, curve.stack, linewidth=2.5, color="#1f77b4", label="this stack (ECS Fargate)")
-    styles = ["--", "-.", ":"]
+    styles = [("--", "#ff7f0e"), ("-.", "#2ca02c"), (":", "#d62728")]
     for index, (name, totals) in enumerate(curve.mwaa.items()):
-        axes.plot(curve.task_hours, totals, linestyle=styles[index % len(styles)], linewidth=1.8, label=f"MWAA {name}")
+        style, color = styles[index % len(styles)]
+        axes.plot(curve.task_hours, totals, linestyle=style, color=color, linewidth=1.8, label=f"MWAA {name}")
     axes.axvline(estimate.task_hours_per_day, color="grey", linewidth=0.8)
+    axes.plot([estimate.task_hours_per_day], [estimate.workload_total], marker="o", color="#1f77b4")
     axes.annotate(
         f"{estimate.task_hours_per_day:g} task-hours/day: ${estimate.workload_total:,.0f}",
         xy=(estimate.task_hours_per_day, estimate.workload_total),

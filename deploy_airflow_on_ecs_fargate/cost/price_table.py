@@ -182,7 +182,7 @@ class PriceTable(Entry):
             known = ", ".join(sorted(self.regions))
             raise PriceTableError(
                 f"no prices for region {region} in the price table (known: {known}); "
-                f"add them to {PRICES_FILE.name} with their sources"
+                f"add them, with their sources, to {PRICES_FILE.relative_to(PRICES_FILE.parents[2])}"
             )
         if isinstance(entry, RegionAlias):
             resolved = self.regions[entry.same_as]

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from deploy_airflow_on_ecs_fargate.config import ENV_PREFIX, Settings, TaskSize
+from deploy_airflow_on_ecs_fargate.config import ENV_PREFIX, AwsConfig, Settings, TaskSize
 from deploy_airflow_on_ecs_fargate.cost.estimate import Estimate, estimate
 from deploy_airflow_on_ecs_fargate.cost.price_table import load_price_table
 from deploy_airflow_on_ecs_fargate.cost.template_reader import StackResources, read_template
@@ -33,13 +33,16 @@ def with_overrides(
     """``settings`` with the command line's region and worker size applied, validated again."""
     data = settings.model_dump(mode="python")
     if region is not None:
+        try:
+            AwsConfig(region=region)  # type: ignore[call-arg]
+        except ValidationError:
+            raise CostError(f"{region!r} is not an AWS region name such as us-east-1") from None
         data["aws"]["region"] = region
+    names = [item["name"] for item in data["worker_pools"]]
+    if pool is not None and pool not in names:
+        raise CostError(f"no worker pool named {pool!r} in the configuration (pools: {', '.join(names)})")
     if worker_cpu is not None or worker_memory_mib is not None:
-        names = [item["name"] for item in data["worker_pools"]]
-        name = pool or names[0]
-        if name not in names:
-            raise CostError(f"no worker pool named {name!r} in the configuration (pools: {', '.join(names)})")
-        target = data["worker_pools"][names.index(name)]
+        target = data["worker_pools"][names.index(pool or names[0])]
         if worker_cpu is not None:
             target["cpu"] = worker_cpu
         if worker_memory_mib is not None:
@@ -52,8 +55,13 @@ def with_overrides(
             raise CostError(f"worker size: {message}") from None
     # The dumped values already include the ECSFLOW_* overrides; hide them while validating, or
     # pydantic-settings would apply them again on top of the command line's values.
-    with defaults_only():
-        return Settings.model_validate(data)
+    try:
+        with defaults_only():
+            return Settings.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise CostError(f"{where}: {first['msg']}") from None
 
 
 def synthesized_template(settings: Settings) -> dict[str, Any]:

@@ -72,6 +72,7 @@ FREE_TYPES = frozenset(
         "AWS::IAM::Role",
         "AWS::Lambda::Permission",
         "AWS::Logs::LogGroup",
+        "AWS::Logs::LogStream",
         "AWS::Logs::SubscriptionFilter",
         "AWS::RDS::DBParameterGroup",
         "AWS::RDS::DBSubnetGroup",
