@@ -141,7 +141,11 @@ def wait_for_task(
         definition = ecs.describe_task_definition(taskDefinition=ctx.outputs.get(out.STANDALONE_TASK_DEFINITION))
         tail = task_log_tail(ctx, definition["taskDefinition"], container, task_id, "standalone")
         if tail is None:
-            notice("this task's container does not log to CloudWatch Logs: its output is not streamed")
+            bucket = ctx.outputs.values.get(out.LOG_BUCKET, "the stack's log bucket")
+            notice(
+                f"the task's output goes to Kinesis Data Firehose (S3: {bucket}), so it is not streamed here; "
+                "set standalone_task.log_destination: cloudwatch to follow it live"
+            )
 
     def drain() -> None:
         if tail is not None:

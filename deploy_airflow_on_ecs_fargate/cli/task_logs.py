@@ -5,8 +5,10 @@ Where a container's lines land depends on its log driver:
   (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html);
 - FireLens with fluent-bit's ``cloudwatch_logs`` output: ``<log_stream_prefix><container>-firelens-<task id>``
   (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/firelens-taskdef.html);
-- otherwise, the stack's ``LogGroupNames`` output names a group for the component and the stream is
-  the one whose name contains the task id.
+- FireLens to another destination (the stack's default for the standalone task: Kinesis Data
+  Firehose -> S3): nothing to stream;
+- no log configuration in the task definition: the stack's ``LogGroupNames`` output names a group
+  for the component and the stream is the one whose name contains the task id.
 """
 
 from __future__ import annotations
@@ -80,10 +82,14 @@ def task_log_tail(
             prefix = options.get("awslogs-stream-prefix")
             stream = f"{prefix}/{container}/{task_id}" if prefix else None
             return LogTail(ctx, options["awslogs-group"], stream, task_id)
-        if driver == "awsfirelens" and "log_group_name" in options:
+        if driver == "awsfirelens":
+            if "log_group_name" not in options:
+                return None  # FireLens to another destination (Firehose -> S3): nothing in CloudWatch Logs
             prefix = options.get("log_stream_prefix")
             stream = options.get("log_stream_name") or (f"{prefix}{container}-firelens-{task_id}" if prefix else None)
             return LogTail(ctx, options["log_group_name"], stream, task_id)
+        if driver:
+            return None
     from deploy_airflow_on_ecs_fargate import stack_outputs as out
 
     if out.LOG_GROUPS in ctx.outputs.values:

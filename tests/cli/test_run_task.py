@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CONTAINER, FakeStack, TaskScript
+from conftest import CONTAINER, REGION, STACK, FakeStack, TaskScript, create_stack
 
+from deploy_airflow_on_ecs_fargate import stack_outputs as out
 from deploy_airflow_on_ecs_fargate.cli.run_task import display_command, translate_command
 
 
@@ -148,3 +149,70 @@ def test_translate_and_display_helpers():
     assert translate_command(["db", "upgrade", "--to-revision", "x"])[0] == ["db", "migrate", "--to-revision", "x"]
     assert translate_command(["users", "list"]) == (["users", "list"], None)
     assert display_command(["users", "create", "--password", "p w"]) == "users create --password '****'"
+
+
+def test_firehose_logged_task_is_not_streamed_and_says_why(fake_stack, task_script, cli):
+    """The stack's default standalone task logs through FireLens to Firehose: nothing to stream from CloudWatch."""
+    ecs = fake_stack.client("ecs")
+    firelens = ecs.register_task_definition(
+        family="clitest-standalone-firehose",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="512",
+        memory="1024",
+        containerDefinitions=[
+            {
+                "name": CONTAINER,
+                "image": "repo/airflow:v1",
+                "memory": 1024,
+                "logConfiguration": {
+                    "logDriver": "awsfirelens",
+                    "options": {"Name": "kinesis_firehose", "delivery_stream": "clitest-logs", "region": REGION},
+                },
+            }
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    cloudformation = fake_stack.client("cloudformation")
+    cloudformation.delete_stack(StackName=STACK)
+    create_stack({**fake_stack.outputs, out.STANDALONE_TASK_DEFINITION: firelens, out.LOG_BUCKET: "clitest-logs"})
+    task_script.log_lines = ["must not be printed"]  # written to the awslogs stream the old definition would use
+    result = cli("run-task", "--command", "db migrate")
+    assert result.exit_code == 0, result.stderr
+    assert "goes to Kinesis Data Firehose (S3: clitest-logs)" in result.stderr
+    assert "standalone_task.log_destination: cloudwatch" in result.stderr
+    assert "must not be printed" not in result.stderr
+
+
+def test_log_stream_of_each_driver(fake_stack):
+    from deploy_airflow_on_ecs_fargate.cli.aws_session import aws_context
+    from deploy_airflow_on_ecs_fargate.cli.task_logs import task_log_tail
+
+    ctx = aws_context()
+
+    def definition(config):
+        return {"containerDefinitions": [{"name": "app", "logConfiguration": config}]}
+
+    awslogs = task_log_tail(
+        ctx,
+        definition({"logDriver": "awslogs", "options": {"awslogs-group": "g", "awslogs-stream-prefix": "p"}}),
+        "app",
+        "t1",
+        "standalone",
+    )
+    assert (awslogs.group, awslogs.stream) == ("g", "p/app/t1")
+    cloudwatch_firelens = task_log_tail(
+        ctx,
+        definition(
+            {
+                "logDriver": "awsfirelens",
+                "options": {"Name": "cloudwatch_logs", "log_group_name": "g2", "log_stream_prefix": "fl-"},
+            }
+        ),
+        "app",
+        "t1",
+        "standalone",
+    )
+    assert (cloudwatch_firelens.group, cloudwatch_firelens.stream) == ("g2", "fl-app-firelens-t1")
+    # No log configuration: the stack's log group of the component, stream found by task id.
+    fallback = task_log_tail(ctx, {"containerDefinitions": [{"name": "app"}]}, "app", "t1", "standalone")
+    assert (fallback.group, fallback.stream) == (fake_stack.log_groups["standalone"], None)
