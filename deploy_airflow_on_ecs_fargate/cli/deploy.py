@@ -13,10 +13,12 @@ before any service tries to pull it, then whole.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,6 +35,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTAINERFILE = Path("build") / "prod" / "Containerfile"
 PLATFORMS = {"ARM64": "linux/arm64", "X86_64": "linux/amd64"}
 CONTAINER_ENGINES = ("docker", "podman")
+# What the repository-only first phase may contain (CDK adds its metadata resource).
+REPOSITORY_PHASE_TYPES = {"AWS::ECR::Repository", "AWS::CDK::Metadata"}
 
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (CI)")]
 
@@ -113,8 +117,7 @@ def ecr_login(ctx: AwsContext, engine: str) -> str:
     return registry
 
 
-def build_and_push(ctx: AwsContext, repository_uri: str) -> str:
-    engine = container_engine()
+def build_and_push(ctx: AwsContext, engine: str, repository_uri: str) -> str:
     image = f"{repository_uri}:{ctx.settings.aws.image_tag}"
     ecr_login(ctx, engine)
     platform = PLATFORMS[ctx.settings.aws.architecture]
@@ -127,6 +130,27 @@ def build_and_push(ctx: AwsContext, repository_uri: str) -> str:
         if code != 0:
             raise CliError(f"`{Path(engine).name} {step[1]}` failed with exit code {code}", code)
     return image
+
+
+def check_repository_only(ctx: AwsContext, context: list[str]) -> None:
+    """Synthesize the first phase and make sure it holds only the repository, before deploying anything.
+
+    A CDK app that ignored the context would deploy every service with an image that does not exist
+    yet, and CloudFormation would wait for them to stabilise, then roll back.
+    """
+    with tempfile.TemporaryDirectory(prefix="ecsflow-synth-") as directory:
+        check_cdk(ctx, ["synth", "--quiet", *context, "--output", directory])
+        template_file = Path(directory) / f"{ctx.settings.stack_name}.template.json"
+        try:
+            template = json.loads(template_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise CliError(f"cannot read the synthesized template {template_file.name}: {error}") from None
+    kinds = {str(r.get("Type")) for r in template.get("Resources", {}).values()} - REPOSITORY_PHASE_TYPES
+    if kinds:
+        raise CliError(
+            "the CDK app does not support the repository-only first deploy (its template also has "
+            f"{', '.join(sorted(kinds))}); push an image yourself and set aws.image_uri, then deploy"
+        )
 
 
 def deploy_args(yes: bool, *extra: str) -> list[str]:
@@ -159,11 +183,14 @@ def deploy_command(
     aws = ctx.settings.aws
     first = not stack_exists(ctx)
     if aws.build_image and not aws.image_uri:
+        engine = container_engine()  # before creating anything: no engine, no half-done first deploy
         if first:
             err_console.print("first deploy: creating the ECR repository before building the image")
-            check_cdk(ctx, deploy_args(yes, "--context", f"{out.REPOSITORY_ONLY_CONTEXT}=true"))
+            context = ["--context", f"{out.REPOSITORY_ONLY_CONTEXT}=true"]
+            check_repository_only(ctx, context)
+            check_cdk(ctx, deploy_args(yes, *context))
             ctx.forget_outputs()  # re-read: the repository output exists now
-        build_and_push(ctx, ctx.outputs.get(out.ECR_REPOSITORY_URI))
+        build_and_push(ctx, engine, ctx.outputs.get(out.ECR_REPOSITORY_URI))
     elif not aws.image_uri:
         notice("aws.build_image is false: the stack uses the image already in its ECR repository")
     check_cdk(ctx, deploy_args(yes))

@@ -19,6 +19,8 @@ from conftest import REGION, STACK, create_stack
 from deploy_airflow_on_ecs_fargate import stack_outputs as out
 from deploy_airflow_on_ecs_fargate.cli import deploy
 
+fake_cdk_supports_repository_only = True
+
 
 @pytest.fixture
 def fake_cdk(fake_stack, monkeypatch):
@@ -30,6 +32,12 @@ def fake_cdk(fake_stack, monkeypatch):
 
     def run_cdk(ctx, args):
         calls.append({"args": args, "env": deploy.cdk_environment(ctx)})
+        if args[0] == "synth":
+            output = Path(args[args.index("--output") + 1])
+            resources = {"Repo": {"Type": "AWS::ECR::Repository"}, "CDKMetadata": {"Type": "AWS::CDK::Metadata"}}
+            if not fake_cdk_supports_repository_only:
+                resources["Cluster"] = {"Type": "AWS::ECS::Cluster"}
+            (output / f"{STACK}.template.json").write_text(json.dumps({"Resources": resources}))
         if args[0] == "deploy":
             repository_only = f"{out.REPOSITORY_ONLY_CONTEXT}=true" in args
             if any(s["StackStatus"] != "DELETE_COMPLETE" for s in cloudformation.list_stacks()["StackSummaries"]):
@@ -64,8 +72,12 @@ def test_first_deploy_builds_pushes_deploys_and_initialises(fake_cdk, task_scrip
     result = cli("deploy", "--yes")
     assert result.exit_code == 0, result.stderr
     # 1. the repository alone, 2. the whole stack.
-    assert [c["args"] for c in fake_cdk] == [
-        ["deploy", "--context", f"{out.REPOSITORY_ONLY_CONTEXT}=true", "--require-approval", "never"],
+    context = ["--context", f"{out.REPOSITORY_ONLY_CONTEXT}=true"]
+    synth = fake_cdk[0]["args"]
+    assert synth[: len(context) + 2] == ["synth", "--quiet", *context]
+    # 1. check the first phase holds only the repository, 2. deploy it, 3. deploy the whole stack.
+    assert [c["args"] for c in fake_cdk[1:]] == [
+        ["deploy", *context, "--require-approval", "never"],
         ["deploy", "--require-approval", "never"],
     ]
     env = fake_cdk[0]["env"]
@@ -116,6 +128,7 @@ def test_no_container_engine_is_a_clear_message(fake_cdk, tmp_path, monkeypatch,
     assert "docker: `docker info` failed: " in result.stderr
     assert "podman: not installed" in result.stderr
     assert "aws.image_uri" in result.stderr
+    assert fake_cdk == []  # checked before anything is created
 
 
 def test_podman_and_x86(fake_cdk, task_script, tmp_path, monkeypatch, cli):
@@ -157,3 +170,14 @@ def test_missing_cdk_without_npm(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(deploy.CliError, match=r"needs Node\.js 20 or newer with npm"):
         deploy.cdk_executable()
+
+
+def test_first_deploy_refuses_an_app_without_the_repository_phase(fake_cdk, tmp_path, monkeypatch, cli):
+    docker = install_fake_engine(tmp_path, monkeypatch, "docker")
+    monkeypatch.setattr(sys.modules[__name__], "fake_cdk_supports_repository_only", False)
+    result = cli("deploy")
+    assert result.exit_code == 1
+    assert "does not support the repository-only first deploy" in result.stderr
+    assert "AWS::ECS::Cluster" in result.stderr
+    assert [c["args"][0] for c in fake_cdk] == ["synth"]  # nothing deployed
+    assert [json.loads(line)["args"][0] for line in docker.read_text().splitlines()] == ["info"]
