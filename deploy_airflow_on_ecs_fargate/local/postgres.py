@@ -12,6 +12,7 @@ itself does it: https://github.com/pixeltable/pgserver (``PostgresServer.__init_
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import warnings
@@ -101,11 +102,23 @@ class EmbeddedPostgres:
         self._create_database()
 
     def stop(self) -> None:
-        if self.running_pid() is None:
+        pid = self.running_pid()
+        if pid is None:
             return
-        user = UNPRIVILEGED_USER if _running_as_root() else None
-        # Fast shutdown: roll back open transactions and stop now (the components are already down).
-        self._run(_bin_dir() / "pg_ctl", ["-w", "-D", str(self.pgdata), "-m", "fast", "stop"], user)
+        try:
+            user = self._prepare_user(_bin_dir())
+            # Fast shutdown: roll back open transactions and stop now (the components are already down).
+            self._run(_bin_dir() / "pg_ctl", ["-w", "-D", str(self.pgdata), "-m", "fast", "stop"], user)
+        except LocalEnvironmentError:
+            # pg_ctl could not act (e.g. the data directory's parents lost their permissions):
+            # SIGINT to the postmaster is the same fast shutdown.
+            # https://www.postgresql.org/docs/current/server-shutdown.html
+            process = psutil.Process(pid)
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=START_TIMEOUT_SECONDS)
+            except psutil.TimeoutExpired:
+                process.kill()
 
     def _create_database(self) -> None:
         import psycopg
