@@ -10,8 +10,12 @@ settings to build the final value:
     AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD="python -m deploy_airflow_on_ecs_fargate.ecs_secrets database-url"
 
 https://airflow.apache.org/docs/apache-airflow/stable/howto/set-config.html#configuring-airflow-using-cmd-and-secret
-The official image's entrypoint also evaluates ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD`` before it
-waits for the database. https://airflow.apache.org/docs/docker-stack/entrypoint.html
+
+Processes that read the plain variables instead of Airflow's configuration (the worker autoscaler
+reads ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN``) start through ``exec``, which sets them and then
+replaces itself with the command:
+
+    python -m deploy_airflow_on_ecs_fargate.ecs_secrets exec -- python -m deploy_airflow_on_ecs_fargate.autoscaler run
 """
 
 from __future__ import annotations
@@ -79,6 +83,11 @@ def fernet_key(environ: Mapping[str, str] = os.environ) -> str:
     return body + "="
 
 
+def exec_prefix() -> list[str]:
+    """Command prefix that composes the secret variables before running the rest of the command."""
+    return ["python", "-m", MODULE, "exec", "--"]
+
+
 def command(name: str) -> str:
     """The ``*_CMD`` value that makes Airflow run this module for one setting."""
     if name not in COMMANDS:
@@ -86,8 +95,37 @@ def command(name: str) -> str:
     return f"python -m {MODULE} {name}"
 
 
+def composed_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The plain Airflow variables (DB URL, result backend, Fernet key) built from the injected fields."""
+    from deploy_airflow_on_ecs_fargate.airflow_settings import DATABASE_URL_VAR, FERNET_KEY_VAR, RESULT_BACKEND_VAR
+
+    return {
+        DATABASE_URL_VAR: database_url(environ),
+        RESULT_BACKEND_VAR: result_backend(environ),
+        FERNET_KEY_VAR: fernet_key(environ),
+    }
+
+
+def exec_command(command: list[str]) -> int:
+    """Run ``command`` (replacing this process) with the composed variables added to its environment."""
+    if not command:
+        sys.stderr.write(f"usage: python -m {MODULE} exec -- COMMAND [ARG...]\n")
+        return 2
+    os.environ.update(composed_environment())
+    os.execvp(command[0], command)  # noqa: S606 (the container's own command, from the task definition)
+
+
 def main(argv: list[str]) -> int:
     builders = {"database-url": database_url, "result-backend": result_backend, "fernet-key": fernet_key}
+    if argv[:1] == ["exec"]:
+        command = argv[1:]
+        if command[:1] == ["--"]:
+            command = command[1:]
+        try:
+            return exec_command(command)
+        except MissingSecretError as error:
+            sys.stderr.write(f"ecs_secrets: {error}\n")
+            return 1
     if len(argv) != 1 or argv[0] not in builders:
         sys.stderr.write(f"usage: python -m {MODULE} {{{','.join(COMMANDS)}}}\n")
         return 2

@@ -19,14 +19,26 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from deploy_airflow_on_ecs_fargate import ecs_secrets
 from deploy_airflow_on_ecs_fargate.airflow_settings import autoscaler_environment
-from infrastructure.airflow_container import AirflowRuntime, AirflowTask
+from infrastructure.airflow_container import AirflowRuntime, AirflowTask, service_name
+from infrastructure.cluster import cluster_name
 from infrastructure.log_groups import component_log_group
-from infrastructure.workers import WorkerPoolService
+from infrastructure.workers import WorkerPoolService, component
 
 CONTAINER_NAME = "autoscaler"
 COMPONENT = "autoscaler"
-COMMAND = ["python", "-m", "deploy_airflow_on_ecs_fargate.autoscaler", "run", "--backend", "ecs"]
+# The controller reads AIRFLOW__DATABASE__SQL_ALCHEMY_CONN itself (not through Airflow's config),
+# so ecs_secrets composes it from the injected RDS secret fields first.
+COMMAND = [
+    *ecs_secrets.exec_prefix(),
+    "python",
+    "-m",
+    "deploy_airflow_on_ecs_fargate.autoscaler",
+    "run",
+    "--backend",
+    "ecs",
+]
 
 
 class WorkerAutoscaler(Construct):
@@ -43,14 +55,15 @@ class WorkerAutoscaler(Construct):
         settings = runtime.settings
         self.log_group = component_log_group(self, "Logs", settings, COMPONENT)
         runtime.log_groups[COMPONENT] = self.log_group
-        services = {worker.pool.name: worker.service.service_name for worker in workers}
+        # Literal names (not tokens): the pools JSON stays readable in the console and needs no Fn::Join.
+        services = {worker.pool.name: service_name(settings, component(worker.pool)) for worker in workers}
         self.container = host.task_definition.add_container(
             CONTAINER_NAME,
             image=runtime.image,
             command=COMMAND,
             environment={
                 **runtime.environment,
-                **autoscaler_environment(settings, cluster=runtime.cluster.cluster_name, service_names=services),
+                **autoscaler_environment(settings, cluster=cluster_name(settings), service_names=services),
             },
             secrets=runtime.secrets,
             essential=True,

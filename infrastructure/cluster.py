@@ -18,6 +18,10 @@ from deploy_airflow_on_ecs_fargate.config import Settings
 from infrastructure.log_groups import component_log_group
 
 
+def cluster_name(settings: Settings) -> str:
+    return settings.environment
+
+
 def namespace_name(settings: Settings) -> str:
     return f"{settings.environment}.internal"
 
@@ -29,7 +33,7 @@ class AirflowCluster(Construct):
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
-            cluster_name=settings.environment,
+            cluster_name=cluster_name(settings),
             vpc=vpc,
             enable_fargate_capacity_providers=True,
             container_insights_v2=(

@@ -8,6 +8,7 @@ their services. The outputs are the contract with the CLI (``stack_outputs.py``)
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Environment, Fn, Stack, Tags
@@ -27,6 +28,7 @@ from infrastructure.dag_processor import DagProcessor
 from infrastructure.ecr import AirflowImage
 from infrastructure.log_bucket import TASK_LOGS_PREFIX, LogBucket
 from infrastructure.log_delivery import LogDelivery
+from infrastructure.log_groups import log_group_name
 from infrastructure.metadata_db import DATABASE_NAME, MetadataDatabase
 from infrastructure.nag import acknowledge_stack_findings
 from infrastructure.network import Network
@@ -36,6 +38,12 @@ from infrastructure.scheduler import Scheduler
 from infrastructure.standalone_task import StandaloneTask
 from infrastructure.triggerer import Triggerer
 from infrastructure.workers import WorkerPoolService
+
+
+def repository_only(scope: Construct) -> bool:
+    """``cdk deploy -c ecsflow:repository-only=true``: a stack holding only the ECR repository."""
+    value = scope.node.try_get_context(stack_outputs.REPOSITORY_ONLY_CONTEXT)
+    return value is True or str(value).lower() == "true"
 
 
 def execution_api_url(settings: Settings) -> str:
@@ -57,8 +65,18 @@ class AirflowStack(Stack):
         Tags.of(self).add("ecsflow:environment", settings.environment)
         self.settings = settings
 
-        network = Network(self, "Network", settings=settings)
         image = AirflowImage(self, "Image", settings=settings)
+        if repository_only(self):
+            # First deploy when `ecsflow deploy` builds the image: only the repository (same construct
+            # id, so the full stack later keeps it), so the image exists before any service needs it.
+            if image.repository is None:
+                raise ValueError(
+                    f"{stack_outputs.REPOSITORY_ONLY_CONTEXT} needs the stack's ECR repository, "
+                    "but aws.image_uri is set"
+                )
+            self._output(stack_outputs.ECR_REPOSITORY_URI, image.repository.repository_uri, "Push the image here")
+            return
+        network = Network(self, "Network", settings=settings)
         cluster = AirflowCluster(self, "Cluster", settings=settings, vpc=network.vpc)
         log_bucket = LogBucket(self, "LogBucket", settings=settings)
         log_delivery = LogDelivery(self, "LogDelivery", settings=settings, bucket=log_bucket.bucket)
@@ -169,7 +187,10 @@ class AirflowStack(Stack):
         )
         self._output(
             stack_outputs.LOG_GROUPS,
-            self.to_json_string({key: group.log_group_name for key, group in runtime.log_groups.items()}),
+            # Literal names (they are fixed): plain JSON, readable in the console.
+            json.dumps(
+                {key: log_group_name(settings, key) for key in [*runtime.log_groups, "ecs-exec"]}, sort_keys=True
+            ),
             "Log group of each component (JSON)",
         )
         self._output(stack_outputs.LOG_BUCKET, log_bucket.bucket.bucket_name, "Task logs and Firehose output")

@@ -21,8 +21,11 @@ from deploy_airflow_on_ecs_fargate.config import Settings
 from infrastructure.stack import AirflowStack
 
 
-def build_app(settings: Settings, *, outdir: str | None = None, checks: bool = True) -> tuple[App, AirflowStack]:
-    app = App(outdir=outdir) if outdir else App()
+def build_app(
+    settings: Settings, *, outdir: str | None = None, checks: bool = True, context: dict[str, Any] | None = None
+) -> tuple[App, AirflowStack]:
+    """The CDK app with the stack; ``context`` adds CDK context values (as ``cdk -c key=value`` does)."""
+    app = App(outdir=outdir, context=context) if outdir else App(context=context)
     stack = AirflowStack(app, settings=settings)
     if checks:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
