@@ -46,3 +46,11 @@ def test_check_mode_reports_a_stale_block(tmp_path: Path, monkeypatch: pytest.Mo
     assert readme.main(["--readme", str(stale)]) == 0
     assert stale.read_text() == "<!-- cost:start -->\nfresh\n<!-- cost:end -->\n"
     assert readme.main(["--check", "--readme", str(stale)]) == 0
+
+
+def test_the_docs_name_every_cost_assumption() -> None:
+    from deploy_airflow_on_ecs_fargate.config import CostConfig
+
+    docs = (readme.REPO_ROOT / "docs" / "cost.md").read_text(encoding="utf-8")
+    for name in CostConfig.model_fields:
+        assert f"| `{name}` |" in docs, name
