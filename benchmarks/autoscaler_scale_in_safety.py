@@ -85,7 +85,7 @@ def scenario(name: str, url: str, tasks: int, seed: int) -> dict[str, object]:
         Path(tempfile.mkdtemp(prefix=f"ecsflow-bench-{name}-")),
         pools,
         STOP_TIMEOUT,
-        command=lambda pool, index, concurrency, serve_logs: [
+        command=lambda pool, index, concurrency: [
             sys.executable,
             str(SIM_WORKER),
             url,

@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,12 +29,14 @@ from deploy_airflow_on_ecs_fargate.autoscaler.backend import PoolTarget, WorkerC
 
 log = logging.getLogger(__name__)
 
-WorkerCommand = Callable[[str, int, int, bool], Sequence[str]]
+WorkerCommand = Callable[[str, int, int], Sequence[str]]
 
 
-def airflow_worker_command(pool: str, index: int, concurrency: int, serve_logs: bool) -> list[str]:
-    # A distinct Celery node name per worker: several workers on one host must not share one.
-    command = [
+def airflow_worker_command(pool: str, index: int, concurrency: int) -> list[str]:
+    """``airflow celery worker`` for one pool, run by the controller's own interpreter (no PATH lookup)."""
+    return [
+        sys.executable,
+        "-m",
         "airflow",
         "celery",
         "worker",
@@ -41,14 +44,11 @@ def airflow_worker_command(pool: str, index: int, concurrency: int, serve_logs: 
         pool,
         "--concurrency",
         str(concurrency),
-        "--celery-hostname",
-        f"{pool}-{index}@%h",
+        # Task logs are read back from remote logging; a log server per worker would also fight
+        # over [logging] worker_log_server_port. No --celery-hostname: with it Airflow first
+        # inspects the running workers, a broadcast that SQS cannot carry.
+        "--skip-serve-logs",
     ]
-    if not serve_logs:
-        # One log server per host is enough (every worker writes the same local log folder), and
-        # a second one could not bind [logging] worker_log_server_port anyway.
-        command.append("--skip-serve-logs")
-    return command
 
 
 @dataclass
@@ -60,7 +60,6 @@ class LocalWorker:
     started: float
     stopping_since: float | None = None
     killed: bool = False
-    serves_logs: bool = False
 
     @property
     def pid(self) -> int:
@@ -145,18 +144,21 @@ class LocalBackend:
         index = next(i for i in range(len(used) + 1) if i not in used)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = (self.log_dir / f"worker-{pool}-{index}.log").open("ab")
-        serve_logs = not any(w.serves_logs and w.alive() for w in self.workers)
-        process = subprocess.Popen(
-            list(self.command(pool, index, self.pools[pool].concurrency, serve_logs)),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=os.environ.copy(),
-            # Own process group: a terminal's Ctrl-C goes to the controller, which stops the
-            # workers itself (warm), and a SIGKILL fallback can reach the whole worker tree.
-            start_new_session=True,
-        )
-        worker = LocalWorker(pool, index, process, log_file, started=time.monotonic(), serves_logs=serve_logs)
+        try:
+            process = subprocess.Popen(
+                list(self.command(pool, index, self.pools[pool].concurrency)),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=os.environ.copy(),
+                # Own process group: a terminal's Ctrl-C goes to the controller, which stops the
+                # workers itself (warm), and a SIGKILL fallback can reach the whole worker tree.
+                start_new_session=True,
+            )
+        except OSError:
+            log_file.close()
+            raise
+        worker = LocalWorker(pool, index, process, log_file, started=time.monotonic())
         self.workers.append(worker)
         log.info("started worker %s-%s pid %s", pool, index, process.pid)
         return worker

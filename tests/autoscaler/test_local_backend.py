@@ -44,7 +44,7 @@ def backend(tmp_path: Path, control: Path, monkeypatch: pytest.MonkeyPatch) -> I
         tmp_path / "logs",
         POOLS,
         stop_timeout_seconds=3,
-        command=lambda pool, index, concurrency, serve_logs: [
+        command=lambda pool, index, concurrency: [
             sys.executable,
             str(FAKE_WORKER),
             str(control),
@@ -65,13 +65,12 @@ def start_task(control: Path, name: str, seconds: float) -> int:
 
 
 def test_airflow_command_serves_the_pool_queue_with_its_concurrency() -> None:
-    command = airflow_worker_command("heavy", 2, 16, serve_logs=False)
-    assert command[:3] == ["airflow", "celery", "worker"]
+    command = airflow_worker_command("heavy", 2, 16)
+    assert command[:5] == [sys.executable, "-m", "airflow", "celery", "worker"]
     assert command[command.index("--queues") + 1] == "heavy"
     assert command[command.index("--concurrency") + 1] == "16"
-    assert command[command.index("--celery-hostname") + 1] == "heavy-2@%h"
     assert "--skip-serve-logs" in command
-    assert "--skip-serve-logs" not in airflow_worker_command("default", 0, 8, serve_logs=True)
+    assert "--celery-hostname" not in command  # it would make Airflow broadcast over SQS
 
 
 def test_scale_out_starts_workers_with_the_inherited_environment_and_logs(
@@ -122,7 +121,7 @@ def test_a_worker_that_does_not_stop_in_time_is_killed(tmp_path: Path, control: 
         tmp_path / "logs",
         POOLS,
         stop_timeout_seconds=0.5,
-        command=lambda pool, index, concurrency, serve_logs: [
+        command=lambda pool, index, concurrency: [
             sys.executable,
             "-c",
             "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
@@ -152,7 +151,7 @@ def test_controller_sigterm_stops_its_workers_and_exits(tmp_path: Path, control:
         import sqlalchemy as sa
         pools = {{"default": PoolTarget("default", "", "", 4, 2, 3)}}
         backend = LocalBackend(Path({str(tmp_path / "logs")!r}), pools, 5,
-            command=lambda p, i, c, s: [sys.executable, {str(FAKE_WORKER)!r}, {str(control)!r}, p, str(i)])
+            command=lambda p, i, c: [sys.executable, {str(FAKE_WORKER)!r}, {str(control)!r}, p, str(i)])
         engine = sa.create_engine("sqlite://")  # no task_instance table: every poll is "unknown", 2 stay
         controller = Controller(pools, AutoscalerConfig(poll_seconds=1), engine, backend,
             state_file=Path({str(tmp_path / "state.json")!r}))
