@@ -14,18 +14,7 @@ def test_status_json_has_services_workers_queue_and_autoscaler(fake_stack, cli):
     for i in range(3):
         sqs.send_message(QueueUrl=fake_stack.queue_urls["default"], MessageBody=f"task {i}")
     sqs.receive_message(QueueUrl=fake_stack.queue_urls["default"], MaxNumberOfMessages=1)
-    fake_stack.client("cloudwatch").put_metric_data(
-        Namespace="Airflow/Workers",
-        MetricData=[
-            {
-                "MetricName": name,
-                "Dimensions": [{"Name": "Pool", "Value": "default"}],
-                "Timestamp": datetime.now(UTC),
-                "StatisticValues": {"SampleCount": 2, "Sum": value * 2, "Minimum": value, "Maximum": value},
-            }
-            for name, value in (("DesiredWorkers", 1), ("QueuedTasks", 2), ("RunningTasks", 5))
-        ],
-    )
+    publish_decision(fake_stack)
     result = cli("status", "--output", "json")
     assert result.exit_code == 0, result.stderr
     status = json.loads(result.stdout)
@@ -45,12 +34,31 @@ def test_status_json_has_services_workers_queue_and_autoscaler(fake_stack, cli):
     assert workers["heavy"]["autoscaler"] is None
 
 
-def test_status_table(fake_stack, cli):
+def publish_decision(fake_stack):
+    """What the autoscaler publishes (autoscaler/metrics.py): statistic sets per pool."""
+    fake_stack.client("cloudwatch").put_metric_data(
+        Namespace="Airflow/Workers",
+        MetricData=[
+            {
+                "MetricName": name,
+                "Dimensions": [{"Name": "Pool", "Value": "default"}],
+                "Timestamp": datetime.now(UTC),
+                "StatisticValues": {"SampleCount": 2, "Sum": value * 2, "Minimum": value, "Maximum": value},
+            }
+            for name, value in (("DesiredWorkers", 1), ("QueuedTasks", 2), ("RunningTasks", 5))
+        ],
+    )
+
+
+def test_status_table(fake_stack, cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    publish_decision(fake_stack)
     result = cli("status")
     assert result.exit_code == 0, result.stderr
     assert "api-server" in result.stdout
     assert "worker-heavy" in result.stdout
-    assert "no decision" in result.stdout
+    assert "desired 1 for 2 queued + 5 running" in result.stdout
+    assert "no decision" in result.stdout  # the heavy pool
 
 
 def test_status_without_stack(aws, cli):
@@ -105,3 +113,27 @@ def test_logs_of_the_standalone_task_and_bad_input(fake_stack, cli):
 def test_logs_region_is_the_configured_one(fake_stack, cli, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     assert cli("logs", "api-server").exit_code == 0
+
+
+def test_logs_follow_prints_new_lines_once(fake_stack, cli, monkeypatch):
+    from deploy_airflow_on_ecs_fargate.cli import logs as logs_module
+
+    put_lines(fake_stack, "triggerer", "triggerer/airflow/t1", ["first"])
+    polls = []
+
+    def sleep(seconds):
+        polls.append(seconds)
+        if len(polls) == 1:
+            logs = fake_stack.client("logs")
+            logs.put_log_events(
+                logGroupName=fake_stack.log_groups["triggerer"],
+                logStreamName="triggerer/airflow/t1",
+                logEvents=[{"timestamp": int(time.time() * 1000) + 10, "message": "second"}],
+            )
+        elif len(polls) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(logs_module.time, "sleep", sleep)
+    result = cli("logs", "triggerer", "--follow", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["message"] for line in result.stdout.splitlines()] == ["first", "second"]
