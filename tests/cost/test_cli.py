@@ -133,3 +133,12 @@ def test_the_plot_cannot_be_written(clean_env: Path, synthesized: list[Settings]
     result = _run("--config", str(clean_env), "--plot", str(tmp_path / "missing" / "dir" / "cost.png"))
     assert result.exit_code == 1
     assert result.stderr.startswith("ecsflow: cannot write")
+
+
+def test_the_default_workload_comes_from_the_config(clean_env: Path, synthesized: list[Settings]) -> None:
+    clean_env.write_text("cost:\n  task_hours_per_day: 10\n")
+    result = _run("--config", str(clean_env), "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["task_hours_per_day"] == 10
+    assert data["worker_hours_per_day"] == pytest.approx(10 / (8 * 0.75), abs=1e-3)
