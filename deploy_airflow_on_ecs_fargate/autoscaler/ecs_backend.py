@@ -20,6 +20,7 @@ https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_ecs import ECSClient
 
+log = logging.getLogger(__name__)
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=10)
 
 
@@ -88,7 +90,21 @@ class EcsBackend:
         return f"UpdateService {target.service} desiredCount={desired}"
 
     def close(self) -> None:
-        return None
+        """The controller is stopping (its scheduler task is scaled in, e.g. at night): workers must
+        not stay up unobserved, so every pool goes to its lower bound. Busy workers hold scale-in
+        protection, so ECS stops only idle ones; the others finish their tasks first. When this is
+        a rolling restart of the controller, the new one raises the count again at its first poll.
+        """
+        for name, target in self.pools.items():
+            try:
+                low, high = self._bounds(target)
+                floor = max(target.min_workers, low or 0)
+                floor = min(floor, high) if high is not None else floor
+                current = self.observe(name, 0).current
+                if current > floor:
+                    log.info("stopping: %s", self.apply(name, floor))
+            except Exception as error:  # best effort on the way out
+                log.warning("stopping: could not lower %s: %s", target.service, error)
 
 
 def _deployment_in_progress(service: Any) -> str | None:

@@ -179,3 +179,14 @@ def test_deployment_in_progress_is_detected() -> None:
 def test_decision_lines_are_json() -> None:
     assert parse_decision_line("not json") is None
     assert parse_decision_line(json.dumps({"event": "other"})) is None
+
+
+def test_stopping_the_controller_lowers_pools_to_their_floor(db, aws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Nothing may run unobserved: when the controller's task stops, workers go to the lower bound.
+    register_target(aws, 1, 10)  # e.g. an office-hours schedule keeps one worker
+    controller = make_controller(db, aws, tmp_path, Clock(), [])
+    metadata.add_task_instances(db.engine, "queued", 20)
+    controller.poll()
+    assert desired_count(aws) == 3
+    controller.backend.close()
+    assert desired_count(aws) == 1
