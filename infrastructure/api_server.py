@@ -74,7 +74,14 @@ class PublicLoadBalancer(Construct):
                 ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
                 open=False,
             )
-            self.load_balancer.add_redirect(source_port=80, target_port=443)
+            # Not add_redirect(): it opens port 80 to the world, bypassing aws.allowed_cidrs.
+            self.load_balancer.add_listener(
+                "HttpRedirect",
+                port=80,
+                protocol=elbv2.ApplicationProtocol.HTTP,
+                open=False,
+                default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port="443", permanent=True),
+            )
         else:
             self.listener = self.load_balancer.add_listener(
                 "Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP, open=False

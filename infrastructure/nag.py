@@ -54,11 +54,13 @@ def acknowledge_stack_findings(
     for rule, reason in STACK_ACKNOWLEDGMENTS.items():
         acknowledge(stack, rule, reason)
     bucket = _ref(stack, log_bucket)
+    # CDK writes the stack's own region (and account, when configured) literally into the ARNs it builds.
     region = settings.aws.region
+    account = settings.aws.account or "<AWS::AccountId>"
     wildcards = {
         f"<{bucket}.Arn>/*": "Firehose writes log files under keys it generates in the log bucket.",
         f"<{bucket}.Arn>/{task_logs_prefix}/*": "Airflow reads and writes task logs under the task-log prefix.",
-        f"arn:<AWS::Partition>:logs:{region}:<AWS::AccountId>:log-group:<{_ref(stack, exec_log_group)}>:*": (
+        f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:<{_ref(stack, exec_log_group)}>:*": (
             "ECS exec writes session logs to streams of the cluster's exec log group."
         ),
         f"arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<{_ref(stack, cluster)}>/*": (
