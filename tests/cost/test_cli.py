@@ -9,50 +9,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from deploy_airflow_on_ecs_fargate.cli.main import app
-from deploy_airflow_on_ecs_fargate.config import CONFIG_ENV_VAR, ENV_PREFIX, Settings
-from deploy_airflow_on_ecs_fargate.cost import stack_cost
+from deploy_airflow_on_ecs_fargate.config import Settings
 from deploy_airflow_on_ecs_fargate.cost.estimate import estimate
 from deploy_airflow_on_ecs_fargate.cost.price_table import load_price_table
 from deploy_airflow_on_ecs_fargate.cost.template_reader import read_template
 
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No ECSFLOW_*/AWS_REGION from the developer's shell; an empty config file (all defaults)."""
-    import os
-
-    for key in list(os.environ):
-        if key.startswith(ENV_PREFIX) or key in ("AWS_REGION", "AWS_DEFAULT_REGION", CONFIG_ENV_VAR):
-            monkeypatch.delenv(key)
-    config = tmp_path / "ecsflow.yaml"
-    config.write_text("{}\n")
-    return config
-
-
-@pytest.fixture
-def synthesized(monkeypatch: pytest.MonkeyPatch, default_template: dict[str, Any]) -> list[Settings]:
-    """Replace the synth by the session's default template; return the settings it was asked for."""
-    asked: list[Settings] = []
-
-    def fake(settings: Settings) -> dict[str, Any]:
-        asked.append(settings)
-        return default_template
-
-    monkeypatch.setattr(stack_cost, "synthesized_template", fake)
-    return asked
-
-
-def _run(*args: str) -> Any:
-    result = CliRunner().invoke(app, ["cost", *args], catch_exceptions=True)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+from .conftest import run_cost as _run
 
 
 def test_json_output_and_plot(

@@ -10,7 +10,7 @@ import pytest
 from deploy_airflow_on_ecs_fargate.cost import readme
 from deploy_airflow_on_ecs_fargate.cost.readme import current_block, render_block, replace_block
 
-from .test_cli import _run, clean_env, synthesized  # noqa: F401 (fixtures)
+from .conftest import run_cost
 
 FIX = "run: .venv/bin/python -m deploy_airflow_on_ecs_fargate.cost.readme"
 
@@ -20,11 +20,8 @@ def test_the_readme_block_is_current(default_template: dict[str, Any], lean_temp
     assert block == render_block(default_template, lean_template), f"the README's Cost section is stale; {FIX}"
 
 
-def test_the_readme_block_holds_the_command_output(
-    clean_env: Path,  # noqa: F811
-    synthesized: list,  # noqa: F811
-) -> None:
-    result = _run("--config", str(clean_env), "--output", "markdown")
+def test_the_readme_block_holds_the_command_output(clean_env: Path, synthesized: list) -> None:
+    result = run_cost("--config", str(clean_env), "--output", "markdown")
     assert result.exit_code == 0, result.stderr
     assert result.stdout in current_block(readme.README.read_text(encoding="utf-8")), f"stale README; {FIX}"
 
