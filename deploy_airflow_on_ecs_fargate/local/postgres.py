@@ -11,10 +11,12 @@ itself does it: https://github.com/pixeltable/pgserver (``PostgresServer.__init_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -42,6 +44,13 @@ def _bin_dir() -> Path:
     return POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
 
 
+def _running(process: psutil.Process) -> bool:
+    try:
+        return bool(process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
 def _running_as_root() -> bool:
     return sys.platform != "win32" and os.geteuid() == 0
 
@@ -63,7 +72,10 @@ class EmbeddedPostgres:
             pid = int(pid_file.read_text(encoding="utf-8").splitlines()[0])
         except (OSError, ValueError, IndexError):
             return None
-        return pid if psutil.pid_exists(pid) else None
+        try:
+            return pid if _running(psutil.Process(pid)) else None
+        except psutil.Error:
+            return None
 
     def start(self) -> None:
         """Initialise the data directory on first use, start the server, create the database."""
@@ -105,6 +117,7 @@ class EmbeddedPostgres:
         pid = self.running_pid()
         if pid is None:
             return
+        postmaster = psutil.Process(pid)
         try:
             user = self._prepare_user(_bin_dir())
             # Fast shutdown: roll back open transactions and stop now (the components are already down).
@@ -113,12 +126,16 @@ class EmbeddedPostgres:
             # pg_ctl could not act (e.g. the data directory's parents lost their permissions):
             # SIGINT to the postmaster is the same fast shutdown.
             # https://www.postgresql.org/docs/current/server-shutdown.html
-            process = psutil.Process(pid)
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=START_TIMEOUT_SECONDS)
-            except psutil.TimeoutExpired:
-                process.kill()
+            with contextlib.suppress(psutil.Error):
+                postmaster.send_signal(signal.SIGINT)
+        # Wait for the exit; a zombie counts as gone (its parent is init, which may reap late).
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while self.running_pid() == pid or _running(postmaster):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(psutil.Error):
+                    postmaster.kill()
+                break
+            time.sleep(0.05)
 
     def _create_database(self) -> None:
         import psycopg
