@@ -14,10 +14,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import REGION, STACK, create_stack
 
 from deploy_airflow_on_ecs_fargate import stack_outputs as out
 from deploy_airflow_on_ecs_fargate.cli import deploy
+
+from .conftest import REGION, STACK, create_stack
 
 fake_cdk_supports_repository_only = True
 

@@ -7,10 +7,11 @@ import json
 import boto3
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
-from conftest import REGION
 
 from deploy_airflow_on_ecs_fargate.cli.errors import CliError, describe
 from deploy_airflow_on_ecs_fargate.config import ConfigError
+
+from .conftest import REGION
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ import stat
 import sys
 
 import pytest
-from conftest import CLUSTER, REGION
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.moto_api import state_manager
 
 from deploy_airflow_on_ecs_fargate.cli.exec import pick_container
+
+from .conftest import CLUSTER, REGION
 
 
 @pytest.fixture

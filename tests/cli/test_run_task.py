@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CONTAINER, REGION, STACK, FakeStack, TaskScript, create_stack
 
 from deploy_airflow_on_ecs_fargate import stack_outputs as out
 from deploy_airflow_on_ecs_fargate.cli.run_task import display_command, translate_command
+
+from .conftest import CONTAINER, REGION, STACK, FakeStack, TaskScript, create_stack
 
 
 def started_task(fake_stack: FakeStack, script: TaskScript) -> dict:

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import CLUSTER
 
 from deploy_airflow_on_ecs_fargate.cli.errors import UsageError
 from deploy_airflow_on_ecs_fargate.cli.scale import parse_duration, parse_time
+
+from .conftest import CLUSTER
 
 LISBON = ZoneInfo("Europe/Lisbon")
 

@@ -13,8 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import build_fake_stack
 from moto.server import ThreadedMotoServer
+
+from .conftest import build_fake_stack
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import json
 import time
 from datetime import UTC, datetime
 
-from conftest import REGION
+from .conftest import REGION
 
 
 def test_status_json_has_services_workers_queue_and_autoscaler(fake_stack, cli):
