@@ -7,8 +7,10 @@ leave no process of it behind.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
+import signal
 import tempfile
 import time
 import urllib.parse
@@ -212,3 +214,25 @@ def test_ui_in_headless_chromium(local_environment: LocalEnvironment) -> None:
         finally:
             browser.close()
     assert screenshot.stat().st_size > 10_000
+
+
+def test_logs_command(local_environment: LocalEnvironment) -> None:
+    result = ecsflow(local_environment.env, "local", "logs", "scheduler", "-n", "3")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3
+
+
+def test_a_crashed_component_is_restarted(local_environment: LocalEnvironment) -> None:
+    def triggerer() -> dict[str, Any]:
+        status = json.loads(ecsflow(local_environment.env, "local", "status", "--output", "json").stdout)
+        return next(row for row in status["components"] if row["name"] == "triggerer")
+
+    before = triggerer()
+    os.killpg(before["pid"], signal.SIGKILL)  # the whole component dies at once, as in a crash
+    deadline = time.monotonic() + 120
+    while True:
+        now = triggerer()
+        if now["restarts"] == before["restarts"] + 1 and now["pid"] != before["pid"] and now["health"] == "healthy":
+            break
+        assert time.monotonic() < deadline, now
+        time.sleep(1)
