@@ -186,7 +186,7 @@ class Service:
     max_capacity: int | None = None
     scheduled_actions: tuple[ScheduledAction, ...] = ()
     metrics_agent: bool = False  # runs the CloudWatch agent sidecar (one PutMetricData a minute)
-    logs: LogDestinations = field(default_factory=lambda: LogDestinations())
+    logs: LogDestinations = field(default_factory=LogDestinations)
 
     @property
     def is_worker(self) -> bool:
@@ -270,10 +270,6 @@ class StackResources:
     @property
     def workers(self) -> tuple[Service, ...]:
         return tuple(service for service in self.services if service.is_worker)
-
-    @property
-    def always_on(self) -> tuple[Service, ...]:
-        return tuple(service for service in self.services if not service.is_worker)
 
     def worker(self, pool: str | None = None) -> Service:
         """The worker service of ``pool``, or of Airflow's default queue, or the first one."""
