@@ -2,8 +2,10 @@
 
 Per service: desired/running/pending tasks, image, last deployment. Per worker pool: workers,
 broker queue depth (SQS ApproximateNumberOfMessages: waiting; ...NotVisible: taken by a worker)
-and the autoscaler's last decision, from the metrics it publishes (namespace
-``autoscaler.metrics_namespace``, dimension ``Pool``; see autoscaler/metrics.py).
+and the autoscaler's last decision: from its decision log lines (event ``autoscaler_decision`` in
+the log group of the stack output ``AutoscalerStateLogGroup``; autoscaler/state.py), which carry
+the action and its reason, else from the metrics it publishes (namespace
+``autoscaler.metrics_namespace``, dimension ``Pool``; autoscaler/metrics.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 AUTOSCALER_METRICS = ("DesiredWorkers", "QueuedTasks", "RunningTasks")
 # The autoscaler publishes once a minute; look back far enough to find its last publication.
 AUTOSCALER_LOOKBACK = timedelta(minutes=30)
+# The controller logs a decision per pool every few seconds: a few minutes hold the latest.
+DECISION_LOG_LOOKBACK = timedelta(minutes=5)
 DESCRIBE_SERVICES_BATCH = 10  # DescribeServices takes at most 10 services per call
 
 
@@ -99,7 +103,53 @@ def queue_depths(ctx: AwsContext) -> dict[str, dict[str, int]]:
     return depths
 
 
+def logged_decisions(ctx: AwsContext, now: datetime) -> dict[str, dict[str, Any]]:
+    """The latest decision line per pool in the controller's log group (empty when there is none)."""
+    from deploy_airflow_on_ecs_fargate.autoscaler.state import LOG_FILTER_PATTERN, parse_decision_line
+
+    group = ctx.outputs.values.get(out.AUTOSCALER_STATE_PARAMETER)
+    if not group:
+        return {}
+    logs = ctx.client("logs")
+    latest: dict[str, dict[str, Any]] = {}
+    try:
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=group,
+            filterPattern=LOG_FILTER_PATTERN,
+            startTime=int((now - DECISION_LOG_LOOKBACK).timestamp() * 1000),
+        )
+        for page in pages:
+            for event in page.get("events", []):
+                status = parse_decision_line(str(event["message"]))
+                if status is not None:  # events come oldest first: the last one wins
+                    latest[status.pool] = {
+                        "source": "log",
+                        "at": status.time,
+                        "action": status.action,
+                        "desired": status.desired,
+                        "queued": status.queued,
+                        "running": status.running,
+                        "current": status.current,
+                        "reason": status.reason,
+                        "error": status.error,
+                    }
+    except logs.exceptions.ResourceNotFoundException:
+        return {}
+    return latest
+
+
+METRIC_KEYS = {"DesiredWorkers": "desired", "QueuedTasks": "queued", "RunningTasks": "running"}
+
+
 def autoscaler_decisions(ctx: AwsContext, pools: list[str], now: datetime) -> dict[str, dict[str, Any]]:
+    """Per pool: the latest logged decision, else the last published metrics (Maximum of the minute)."""
+    decisions = logged_decisions(ctx, now)
+    missing = [pool for pool in pools if pool not in decisions]
+    decisions.update(published_decisions(ctx, missing, now))
+    return decisions
+
+
+def published_decisions(ctx: AwsContext, pools: list[str], now: datetime) -> dict[str, dict[str, Any]]:
     """The last published DesiredWorkers/QueuedTasks/RunningTasks (Maximum) per pool, with its time."""
     if not pools:
         return {}
@@ -134,8 +184,8 @@ def autoscaler_decisions(ctx: AwsContext, pools: list[str], now: datetime) -> di
             continue
         pool, metric = str(result["Label"]).split("\t", 1)
         latest = max(zip(result["Timestamps"], result["Values"], strict=True), key=lambda tv: tv[0])
-        decision = decisions.setdefault(pool, {"at": latest[0]})
-        decision[metric] = int(latest[1])
+        decision = decisions.setdefault(pool, {"source": "metrics", "at": latest[0]})
+        decision[METRIC_KEYS[metric]] = int(latest[1])
         decision["at"] = max(decision["at"], latest[0])
     return decisions
 
@@ -174,6 +224,16 @@ def _when(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _decision_text(decision: dict[str, Any] | None) -> str:
+    if not decision:
+        return "no decision logged or published in the last 30 min"
+    load = f"{decision.get('queued', '?')} queued + {decision.get('running', '?')} running"
+    text = f"desired {decision.get('desired', '?')} for {load}"
+    if decision.get("action"):
+        text = f"{decision['action']}: {text}; {decision.get('reason', '')}"
+    return f"{text} ({_when(decision['at'])})"
+
+
 def render_status(status: dict[str, Any]) -> None:
     console.print(f"stack [bold]{status['stack']}[/bold] {status['stackStatus']}  {status.get('url') or ''}")
     print_table(
@@ -209,13 +269,7 @@ def render_status(status: dict[str, Any]) -> None:
                 w["desired"],
                 (w["queue"] or {}).get("waiting", "-"),
                 (w["queue"] or {}).get("inFlight", "-"),
-                (
-                    f"desired {w['autoscaler'].get('DesiredWorkers', '?')} for "
-                    f"{w['autoscaler'].get('QueuedTasks', '?')} queued + {w['autoscaler'].get('RunningTasks', '?')} "
-                    f"running at {_when(w['autoscaler']['at'])}"
-                )
-                if w["autoscaler"]
-                else "no decision published in the last 30 min",
+                _decision_text(w["autoscaler"]),
             ]
             for w in status["workers"]
         ],

@@ -29,6 +29,7 @@ STACK = f"{ENVIRONMENT}-stack"
 CLUSTER = f"{ENVIRONMENT}-cluster"
 CONTAINER = "airflow"
 STANDALONE_LOG_GROUP = f"/{ENVIRONMENT}/standalone"
+AUTOSCALER_LOG_GROUP = f"/{ENVIRONMENT}/autoscaler"
 POOLS = ("default", "heavy")
 
 CONFIG = f"""
@@ -139,6 +140,7 @@ def build_fake_stack() -> FakeStack:
     logs = boto3.client("logs", region_name=REGION)
     keys = ["api-server", "scheduler", "dag-processor", "triggerer", *(f"worker-{p}" for p in POOLS)]
     log_groups = {key: f"/{ENVIRONMENT}/{key}" for key in keys} | {"standalone": STANDALONE_LOG_GROUP}
+    logs.create_log_group(logGroupName=AUTOSCALER_LOG_GROUP)
     for group in log_groups.values():
         logs.create_log_group(logGroupName=group)
     services = {}
@@ -173,6 +175,7 @@ def build_fake_stack() -> FakeStack:
         out.STANDALONE_SUBNETS: subnet,
         out.STANDALONE_SECURITY_GROUP: security_group,
         out.STANDALONE_ASSIGN_PUBLIC_IP: "ENABLED",
+        out.AUTOSCALER_STATE_PARAMETER: AUTOSCALER_LOG_GROUP,
     }
     create_stack(outputs)
     return FakeStack(subnet, security_group, standalone, services, queue_urls, log_groups, outputs)

@@ -6,7 +6,7 @@ import json
 import time
 from datetime import UTC, datetime
 
-from .conftest import REGION
+from .conftest import AUTOSCALER_LOG_GROUP, REGION
 
 
 def test_status_json_has_services_workers_queue_and_autoscaler(fake_stack, cli):
@@ -29,8 +29,9 @@ def test_status_json_has_services_workers_queue_and_autoscaler(fake_stack, cli):
     workers = {w["pool"]: w for w in status["workers"]}
     assert workers["default"]["queue"] == {"waiting": 2, "inFlight": 1}
     assert workers["heavy"]["queue"] == {"waiting": 0, "inFlight": 0}
-    assert workers["default"]["autoscaler"]["DesiredWorkers"] == 1
-    assert workers["default"]["autoscaler"]["RunningTasks"] == 5
+    assert workers["default"]["autoscaler"]["source"] == "metrics"
+    assert workers["default"]["autoscaler"]["desired"] == 1
+    assert workers["default"]["autoscaler"]["running"] == 5
     assert workers["heavy"]["autoscaler"] is None
 
 
@@ -137,3 +138,41 @@ def test_logs_follow_prints_new_lines_once(fake_stack, cli, monkeypatch):
     result = cli("logs", "triggerer", "--follow", "-o", "json")
     assert result.exit_code == 0, result.stderr
     assert [json.loads(line)["message"] for line in result.stdout.splitlines()] == ["first", "second"]
+
+
+def test_status_prefers_the_logged_decision_with_its_reason(fake_stack, cli, monkeypatch):
+    from deploy_airflow_on_ecs_fargate.autoscaler.state import PoolStatus
+
+    publish_decision(fake_stack)  # metrics exist too, but the log line says why
+    now = int(time.time() * 1000)
+
+    def line(desired, reason):
+        return PoolStatus(
+            pool="default",
+            time=datetime.now(UTC).isoformat(),
+            queued=9,
+            running=0,
+            current=0,
+            desired=desired,
+            busy=0,
+            action="scale_out",
+            reason=reason,
+        ).log_line()
+
+    logs = fake_stack.client("logs")
+    logs.create_log_stream(logGroupName=AUTOSCALER_LOG_GROUP, logStreamName="scheduler/autoscaler/t1")
+    logs.put_log_events(
+        logGroupName=AUTOSCALER_LOG_GROUP,
+        logStreamName="scheduler/autoscaler/t1",
+        logEvents=[
+            {"timestamp": now - 2000, "message": line(1, "older")},
+            {"timestamp": now - 1000, "message": "INFO polling"},
+            {"timestamp": now, "message": line(2, "9 tasks need 2 workers")},
+        ],
+    )
+    data = json.loads(cli("status", "-o", "json").stdout)
+    default = next(w for w in data["workers"] if w["pool"] == "default")["autoscaler"]
+    assert default["source"] == "log"
+    assert (default["action"], default["desired"], default["reason"]) == ("scale_out", 2, "9 tasks need 2 workers")
+    monkeypatch.setenv("COLUMNS", "250")
+    assert "scale_out: desired 2 for 9 queued + 0 running; 9 tasks need 2 workers" in cli("status").stdout
