@@ -10,16 +10,19 @@ traceback for something they can fix::
     def my_command() -> None:
         raise CliError("the stack is not deployed: run ./ecsflow deploy first")
 
-Exit codes: 1 for a failure (AWS said no, a task failed, ...), 2 for bad input (invalid config,
-nonsense arguments), like typer's own usage errors. botocore is imported only when an error is
-being described, so importing this module stays cheap.
+A failed external program (``subprocess.run(..., check=True)``) is reported with its name, exit
+code and last line of error output. Exit codes: 1 for a failure (AWS said no, a task failed,
+...), 2 for bad input (invalid config, nonsense arguments), like typer's own usage errors.
+botocore is imported only when an error is being described, so importing this module stays cheap.
 """
 
 from __future__ import annotations
 
 import functools
+import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -84,6 +87,14 @@ def describe(error: BaseException) -> tuple[list[str], int] | None:
         return [f"invalid configuration in {error.source}:", *(f"  {p}" for p in error.problems)], EXIT_USAGE
     if type(error).__module__.startswith(("botocore", "boto3")):
         return [_describe_aws(error)], EXIT_FAILURE
+    if isinstance(error, subprocess.CalledProcessError):
+        program = Path(str(error.cmd[0] if isinstance(error.cmd, list | tuple) else error.cmd).split()[0]).name
+        output = error.stderr or error.output
+        if isinstance(output, bytes):
+            output = output.decode(errors="replace")
+        last_line = (str(output or "").strip().splitlines() or [""])[-1]
+        detail = f": {last_line}" if last_line else ""
+        return [f"{program} failed with exit code {error.returncode}{detail}"], EXIT_FAILURE
     return None
 
 

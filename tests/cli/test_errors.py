@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import boto3
 import pytest
@@ -104,3 +105,9 @@ def test_config_error_is_a_usage_error():
 
 def test_unknown_exceptions_are_not_hidden():
     assert describe(ZeroDivisionError()) is None
+
+
+def test_failed_program_is_one_line():
+    error = subprocess.CalledProcessError(1, ["/usr/bin/docker", "login"], stderr="warning\nError: unauthorized\n")
+    assert describe(error) == (["docker failed with exit code 1: Error: unauthorized"], 1)
+    assert describe(subprocess.CalledProcessError(3, "npm ci")) == (["npm failed with exit code 3"], 1)
