@@ -29,7 +29,6 @@ from tests.local.conftest import OUTPUT_DIR, ecsflow, local_env
 pytestmark = pytest.mark.e2e
 
 RUN_TIMEOUT_SECONDS = 180
-WORKER_AUTOSCALING = "false"
 
 
 @dataclass
@@ -84,7 +83,8 @@ def local_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loca
     # Not under pytest's own temp root: pytest resets its mode to 0700 on every session start
     # (other sessions may run at the same time), and the embedded Postgres runs as another user when root.
     data_dir = Path(tempfile.mkdtemp(prefix="ecsflow-local-e2e-"))
-    env = local_env(data_dir, ECSFLOW_LOCAL__WORKER_AUTOSCALING=WORKER_AUTOSCALING)
+    # The default configuration: workers started on demand by the autoscaler (none while idle).
+    env = local_env(data_dir)
     started = time.monotonic()
     up = ecsflow(env, "local", "up", timeout=420)
     try:
