@@ -67,6 +67,8 @@ def airflow_environment(settings: Settings, endpoints: Endpoints) -> dict[str, s
         # https://airflow.apache.org/docs/apache-airflow/stable/configurations-ref.html#execution-api-server-url
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": endpoints.api_server_url.rstrip("/") + EXECUTION_API_PATH,
         "AIRFLOW__API__BASE_URL": endpoints.public_url,
+        # No [scheduler] standalone_dag_processor: Airflow 3 (checked on 3.3.2) always parses DAGs in
+        # the separate `airflow dag-processor` command, its own ECS service / local process.
         # FAB auth manager: users/roles in the metadata DB, `airflow users create` as in the seed.
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(airflow.task_instance_heartbeat_timeout),
