@@ -430,6 +430,7 @@ def estimate(
     bill.logs()
     bill.storage_and_queues()
     utilization, metadata_gb = assumptions.worker_utilization, assumptions.mwaa_metadata_gb
+    schedulers = assumptions.mwaa_extra_schedulers
     return Estimate(
         region=region,
         prices_checked=table.last_checked(),
@@ -438,8 +439,8 @@ def estimate(
         worker_pool=bill.worker.pool or bill.worker.name,
         worker_hours_per_day=bill.worker_hours_per_day,
         lines=tuple(bill.lines),
-        mwaa_idle=tuple(mwaa_estimates(prices.mwaa, 0.0, utilization, metadata_gb, hours)),
-        mwaa=tuple(mwaa_estimates(prices.mwaa, task_hours_per_day, utilization, metadata_gb, hours)),
+        mwaa_idle=tuple(mwaa_estimates(prices.mwaa, 0.0, utilization, metadata_gb, hours, schedulers)),
+        mwaa=tuple(mwaa_estimates(prices.mwaa, task_hours_per_day, utilization, metadata_gb, hours, schedulers)),
         not_priced=bill.not_priced,
         notes=tuple(dict.fromkeys(bill.notes)),
     )

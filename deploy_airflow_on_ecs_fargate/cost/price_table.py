@@ -115,6 +115,7 @@ class MwaaClass(Entry):
     tasks_per_worker: Annotated[int, Field(ge=1)]
     environment_hour: Price
     additional_worker_hour: Price
+    additional_scheduler_hour: Price
 
 
 class MwaaPrices(Entry):

@@ -72,6 +72,7 @@ def _mwaa_json(item: MwaaEstimate) -> dict[str, Any]:
         "environment": round(item.environment, 2),
         "additional_workers": round(item.additional_workers, 2),
         "additional_worker_hours_per_day": round(item.additional_worker_hours_per_day, 2),
+        "additional_schedulers": round(item.additional_schedulers, 2),
         "metadata": round(item.metadata, 2),
         "total": round(item.total, 2),
     }

@@ -151,3 +151,11 @@ def test_autoscaler_metric_counts_match_what_it_publishes() -> None:
     for namespace, *_ in publisher._stats:
         per_namespace[namespace] = per_namespace.get(namespace, 0) + 1
     assert per_namespace == {"own": AUTOSCALER_METRICS_PER_POOL, "seed": AUTOSCALER_SEED_METRICS}
+
+
+def test_mwaa_extra_schedulers(table: PriceTable) -> None:
+    assumptions = CostConfig(mwaa_extra_schedulers=1)  # type: ignore[call-arg]
+    small = _estimate(table, assumptions).mwaa[0]
+    # One scheduler beyond the included two: 730 h x 0.055 = 40.15 on top of 357.70 + 1.00.
+    assert small.additional_schedulers == pytest.approx(40.15)
+    assert small.total == pytest.approx(357.70 + 40.15 + 1.0)
