@@ -376,6 +376,9 @@ class CostConfig(Strict):
     nat_gb_per_month: float = Field(20.0, ge=0, description="Data through NAT gateways, when there are any")
     image_gb: float = Field(1.0, gt=0, description="Compressed size of one Airflow image in ECR")
     mwaa_metadata_gb: float = Field(10.0, ge=0, description="MWAA metadata database size, for the comparison")
+    mwaa_extra_schedulers: int = Field(
+        0, ge=0, le=3, description="MWAA schedulers beyond the 2 an environment includes, for the comparison"
+    )
 
 
 def _default_pools() -> list[WorkerPool]:
