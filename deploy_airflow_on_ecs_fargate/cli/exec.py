@@ -41,7 +41,9 @@ def running_tasks(ctx: AwsContext, service_name: str) -> list[dict[str, Any]]:
     return sorted(ours, key=lambda t: str(t.get("startedAt", "")))
 
 
-def pick_container(task: dict[str, Any], wanted: str | None, service_key: str) -> dict[str, Any]:
+def pick_container(
+    task: dict[str, Any], wanted: str | None, service_key: str, airflow_container: str | None = None
+) -> dict[str, Any]:
     containers = task.get("containers", [])
     names = [c.get("name") for c in containers]
     if wanted:
@@ -49,11 +51,13 @@ def pick_container(task: dict[str, Any], wanted: str | None, service_key: str) -
             if container.get("name") == wanted:
                 return dict(container)
         raise UsageError(f"the task has no container {wanted!r}; its containers are: {', '.join(map(str, names))}")
-    # The Airflow container: the one named after the service, else the first that is not a sidecar.
-    sidecars = ("log-router", "log_router", "firelens", "cloudwatch-agent", "cwagent", "xray")
-    for container in containers:
-        if container.get("name") == service_key:
-            return dict(container)
+    # The Airflow container: named after the service, or like the stack's standalone (Airflow) container,
+    # else the first that is not a sidecar. DescribeTasks does not keep the definition's order.
+    sidecars = ("log-router", "log_router", "firelens", "cloudwatch-agent", "cwagent", "xray", "autoscaler")
+    for preferred in (service_key, airflow_container):
+        for container in containers:
+            if preferred and container.get("name") == preferred:
+                return dict(container)
     for container in containers:
         if not any(s in str(container.get("name", "")).lower() for s in sidecars):
             return dict(container)
@@ -83,7 +87,9 @@ def exec_command(
     if plugin is None:
         raise CliError(f"{PLUGIN} is not installed; ECS exec needs it, as the aws CLI does: {PLUGIN_INSTALL_URL}")
     task = tasks[-1]
-    chosen = pick_container(task, container, key)
+    from deploy_airflow_on_ecs_fargate import stack_outputs as out
+
+    chosen = pick_container(task, container, key, ctx.outputs.values.get(out.STANDALONE_CONTAINER))
     cluster = ctx.outputs.cluster
     task_id = str(task["taskArn"]).rsplit("/", 1)[-1]
     ecs = ctx.client("ecs")

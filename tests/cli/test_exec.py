@@ -105,6 +105,10 @@ def test_pick_container_skips_sidecars_and_honours_the_choice():
     assert pick_container(task, "log-router", "scheduler")["name"] == "log-router"
     named = {"containers": [{"name": "sidecar"}, {"name": "scheduler"}]}
     assert pick_container(named, None, "scheduler")["name"] == "scheduler"
+    # The scheduler task also runs the autoscaler: the stack's Airflow container name wins over order.
+    scheduler_task = {"containers": [{"name": "autoscaler"}, {"name": "main"}, {"name": "airflow"}]}
+    assert pick_container(scheduler_task, None, "scheduler", "airflow")["name"] == "airflow"
+    assert pick_container(scheduler_task, None, "scheduler")["name"] == "main"
 
 
 def test_exec_without_running_task(fake_stack, execute_command, fake_plugin, cli):
