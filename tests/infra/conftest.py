@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -109,6 +110,12 @@ def _synthesize(settings: Settings, outdir: Path, label: str) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
+def report() -> dict[str, str]:
+    """Figures printed in the pytest summary ("infrastructure report")."""
+    return REPORT
+
+
+@pytest.fixture(scope="session")
 def synth_dir() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="ecsflow-infra-tests-") as directory:
         yield Path(directory)
@@ -131,3 +138,43 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("infrastructure report")
     for key, value in REPORT.items():
         terminalreporter.write_line(f"{key}: {value}")
+
+
+@dataclass(frozen=True)
+class CliSynth:
+    template_path: Path
+    seconds: float
+    stderr: str
+
+
+CDK_CLI = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / ("cdk.cmd" if os.name == "nt" else "cdk")
+
+
+@pytest.fixture(scope="session")
+def cli_synth(synth_dir: Path) -> CliSynth:
+    """`cdk synth` exactly as a user runs it (cdk.json -> python -m infrastructure.app), with no AWS credentials."""
+    assert CDK_CLI.exists(), "the CDK CLI is not installed: run `npm ci` (./ecsflow test does it)"
+    outdir = synth_dir / "cli"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", ENV_PREFIX))}
+    # No credentials anywhere: no profile file, no instance metadata lookups.
+    env.update(
+        AWS_CONFIG_FILE=str(synth_dir / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(synth_dir / "no-aws-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        CDK_DISABLE_VERSION_CHECK="true",
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+    )
+    started = time.monotonic()
+    completed = subprocess.run(
+        [str(CDK_CLI), "synth", "--quiet", "--no-notices", "--output", str(outdir)],
+        cwd=CDK_CLI.parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    REPORT["cdk synth (CLI, no credentials)"] = f"{seconds:.1f} s wall clock, exit 0"
+    return CliSynth(outdir / "airflow-stack.template.json", seconds, completed.stderr)
