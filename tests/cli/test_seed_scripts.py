@@ -64,3 +64,21 @@ def test_seed_run_task_exit_code(moto_server, task_script, aws_environment):
         timeout=120,
     )
     assert result.returncode == 4, result.stderr
+
+
+def test_seed_script_with_a_python_lacking_the_packages_goes_through_the_launcher(
+    moto_server, task_script, aws_environment
+):
+    """`py -3 scripts/run_task.py ...` with a bare Python: the script hands over to ./ecsflow (venv)."""
+    build_fake_stack()
+    # -S: no site-packages, like a system Python without typer/boto3.
+    result = subprocess.run(
+        [sys.executable, "-S", "scripts/run_task.py", "--wait-tasks-stopped", "--command", "db upgrade"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "task finished with exit code 0" in result.stderr
+    assert task_script.started[0].overrides["containerOverrides"][0]["command"] == ["db", "migrate"]
