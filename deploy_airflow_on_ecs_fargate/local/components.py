@@ -19,6 +19,7 @@ TRIGGERER = "triggerer"
 AUTOSCALER = "autoscaler"
 MOTO = "moto"
 POSTGRES = "postgres"
+WORKER_PREFIX = "worker-"
 
 # Key of each component's entry in the api-server's /api/v2/monitor/health answer.
 HEALTH_KEYS = {SCHEDULER: "scheduler", DAG_PROCESSOR: "dag_processor", TRIGGERER: "triggerer"}
@@ -33,12 +34,17 @@ class Component:
     env: dict[str, str] = field(default_factory=dict)  # on top of the shared environment
 
 
+def consumes_queues(component: Component) -> bool:
+    """Celery workers, or the autoscaler that starts them: they need the SQS queues to exist."""
+    return component.name == AUTOSCALER or component.name.startswith(WORKER_PREFIX)
+
+
 def airflow_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "airflow", *args]
 
 
 def worker_component_name(pool: str) -> str:
-    return f"worker-{pool}"
+    return f"{WORKER_PREFIX}{pool}"
 
 
 def airflow_components(settings: Settings, layout: Layout) -> list[Component]:

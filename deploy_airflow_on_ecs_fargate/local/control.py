@@ -15,6 +15,7 @@ from deploy_airflow_on_ecs_fargate.config import Settings
 from deploy_airflow_on_ecs_fargate.local import health, processes
 from deploy_airflow_on_ecs_fargate.local.components import (
     API_SERVER,
+    AUTOSCALER,
     HEALTH_KEYS,
     MOTO,
     POSTGRES,
@@ -190,4 +191,19 @@ def _health_of(name: str, settings: Settings, answer: dict[str, Any] | None, det
     if name == MOTO:
         ok = health.url_answers(moto_endpoint(settings) + "/moto-api/data.json")
         return ("healthy", moto_endpoint(settings)) if ok else ("unhealthy", "no answer")
+    if name == AUTOSCALER:
+        return "running", _autoscaler_detail(Layout.of(settings))
     return "running", detail
+
+
+def _autoscaler_detail(layout: Layout) -> str:
+    """Workers per pool and the last decision, from the autoscaler's state file."""
+    from deploy_airflow_on_ecs_fargate.autoscaler.state import read_state
+
+    pools, workers = read_state(layout.autoscaler_state_file)
+    parts = []
+    for pool in sorted(set(pools) | set(workers)):
+        status = pools.get(pool)
+        last = f", last decision {status.action}" if status else ""
+        parts.append(f"{pool}: {len(workers.get(pool, []))} worker(s){last}")
+    return "; ".join(parts) or "no decision yet"

@@ -38,6 +38,7 @@ from deploy_airflow_on_ecs_fargate.local.components import (
     Component,
     airflow_command,
     airflow_components,
+    consumes_queues,
 )
 from deploy_airflow_on_ecs_fargate.local.environment import (
     INSTANCE_VAR,
@@ -159,39 +160,48 @@ class Supervisor:
             self._run_once("db-migrate", airflow_command("db", "migrate"))
             migrations.record(self.layout, database_url)
 
-        aws_emulator.wait_until_serving(self.state.moto_endpoint)
-        self._check_alive()
-        resources = aws_emulator.provision(settings, self.state.moto_endpoint)
-        if resources != expected:
-            raise LocalEnvironmentError(f"moto created {resources}, expected {expected}")
-        self.state.log_bucket = resources.log_bucket
-        self.state.queue_urls = resources.queue_urls
-
-        self._report("starting", "starting the Airflow components")
         components = airflow_components(settings, self.layout)
+        # Workers (or the autoscaler that starts them) consume the SQS queues: they start once moto
+        # has them. The other components only need the database, so they start right away.
+        consumers = [component for component in components if consumes_queues(component)]
+        core = [component for component in components if component not in consumers]
+        self._report("starting", "starting the Airflow components")
         if admin_exists(database_url, settings.airflow.admin_username):
             if not migrate:
                 # Same database and versions as a start that already synced FAB's roles and
                 # permissions: the api-server skips that sync (~4 s of its start).
                 # https://airflow.apache.org/docs/apache-airflow-providers-fab/stable/configurations-ref.html#update-fab-perms
                 self.env["AIRFLOW__FAB__UPDATE_FAB_PERMS"] = "False"
-            for component in components:
+            for component in core:
                 self._start_process(component)
+            self._provision_aws(expected)
         else:
             # First start: `users create` and the api-server both fill FAB's permission tables of a
             # new database and collide (unique violation), so the api-server waits for the admin.
-            api_server = next(component for component in components if component.name == API_SERVER)
             with ThreadPoolExecutor(max_workers=1) as pool:
                 admin: Future[None] = pool.submit(self._create_admin)
-                for component in components:
-                    if component is not api_server:
+                for component in core:
+                    if component.name != API_SERVER:
                         self._start_process(component)
+                self._provision_aws(expected)
                 while not admin.done():
                     self._check_alive()
                     time.sleep(0.1)
                 admin.result()
-            self._start_process(api_server)
+            self._start_process(next(component for component in core if component.name == API_SERVER))
+        for component in consumers:
+            self._start_process(component)
         self._wait_healthy()
+
+    def _provision_aws(self, expected: aws_emulator.EmulatedResources) -> None:
+        aws_emulator.wait_until_serving(self.state.moto_endpoint)
+        self._check_alive()
+        resources = aws_emulator.provision(self.settings, self.state.moto_endpoint)
+        if resources != expected:
+            raise LocalEnvironmentError(f"moto created {resources}, expected {expected}")
+        self.state.log_bucket = resources.log_bucket
+        self.state.queue_urls = resources.queue_urls
+        self.state.save(self.layout.state_file)
 
     def _create_admin(self) -> None:
         local, airflow = self.settings.local, self.settings.airflow

@@ -236,3 +236,10 @@ def test_a_crashed_component_is_restarted(local_environment: LocalEnvironment) -
             break
         assert time.monotonic() < deadline, now
         time.sleep(1)
+
+
+def test_status_shows_the_autoscaler_decisions(local_environment: LocalEnvironment) -> None:
+    status = json.loads(ecsflow(local_environment.env, "local", "status", "--output", "json").stdout)
+    autoscaler = next(row for row in status["components"] if row["name"] == "autoscaler")
+    assert autoscaler["detail"].startswith("default: "), autoscaler
+    assert "last decision" in autoscaler["detail"]
