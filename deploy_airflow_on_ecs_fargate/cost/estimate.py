@@ -58,6 +58,7 @@ class Estimate:
     lines: tuple[Line, ...]
     mwaa_idle: tuple[MwaaEstimate, ...]
     mwaa: tuple[MwaaEstimate, ...]
+    assumptions: CostConfig
     not_priced: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
@@ -441,6 +442,7 @@ def estimate(
         lines=tuple(bill.lines),
         mwaa_idle=tuple(mwaa_estimates(prices.mwaa, 0.0, utilization, metadata_gb, hours, schedulers)),
         mwaa=tuple(mwaa_estimates(prices.mwaa, task_hours_per_day, utilization, metadata_gb, hours, schedulers)),
+        assumptions=assumptions,
         not_priced=bill.not_priced,
         notes=tuple(dict.fromkeys(bill.notes)),
     )

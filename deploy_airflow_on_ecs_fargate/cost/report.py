@@ -30,6 +30,14 @@ def _mwaa_rows(estimate: Estimate) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def assumptions_line(estimate: Estimate) -> str:
+    """The `cost` settings the figures rest on, as `name=value` pairs."""
+    values = estimate.assumptions.model_dump()
+    values.pop("task_hours_per_day")  # shown as the workload itself
+    pairs = ", ".join(f"{name}={value:g}" for name, value in values.items())
+    return f"Assumptions (`cost` section of ecsflow.yaml): {pairs}."
+
+
 def summary(estimate: Estimate) -> str:
     cheapest = min(estimate.mwaa, key=lambda item: item.total)
     return (
@@ -57,6 +65,7 @@ def to_markdown(estimate: Estimate) -> str:
     out += ["", f"| Same workload on Amazon MWAA | Workers | Idle | {workload} |", "|---|---|--:|--:|"]
     for name, extra, idle, busy in _mwaa_rows(estimate):
         out.append(f"| {name} | {extra} | {idle} | {busy} |")
+    out += ["", assumptions_line(estimate)]
     if estimate.notes or estimate.not_priced:
         out.append("")
         for note in estimate.notes:
@@ -102,6 +111,7 @@ def to_json(estimate: Estimate) -> dict[str, Any]:
             "idle": [_mwaa_json(item) for item in estimate.mwaa_idle],
             "workload": [_mwaa_json(item) for item in estimate.mwaa],
         },
+        "assumptions": estimate.assumptions.model_dump(),
         "notes": list(estimate.notes),
         "not_priced": estimate.not_priced,
     }
@@ -133,6 +143,7 @@ def print_tables(estimate: Estimate) -> None:
     for row in _mwaa_rows(estimate):
         mwaa.add_row(*row)
     console.print(mwaa)
+    console.print(assumptions_line(estimate).replace("`", ""), highlight=False)
     for note in estimate.notes:
         console.print(f"note: {note}", highlight=False)
     for resource_type, count in estimate.not_priced.items():
