@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from autoscaler_metadata_db import start
 from moto import mock_aws
 
-from deploy_airflow_on_ecs_fargate.autoscaler.active_tasks import create_engine, ensure_index
+from deploy_airflow_on_ecs_fargate.autoscaler.active_tasks import create_engine
 from deploy_airflow_on_ecs_fargate.autoscaler.backend import PoolTarget
 from deploy_airflow_on_ecs_fargate.autoscaler.controller import Controller
 from deploy_airflow_on_ecs_fargate.autoscaler.ecs_backend import EcsBackend
@@ -117,7 +117,6 @@ def main() -> None:
     _server, url = start()
     engine = sa.create_engine(url)
     prepare(engine)
-    ensure_index(engine)
     print(f"{'poll s':>6} {'trials':>6} {'p50 s':>6} {'p95 s':>6} {'max s':>6}")
     for poll in args.poll:
         with mock_aws():

@@ -30,7 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from autoscaler_metadata_db import start
 
-from deploy_airflow_on_ecs_fargate.autoscaler.active_tasks import create_engine, ensure_index
+from deploy_airflow_on_ecs_fargate.autoscaler.active_tasks import create_engine
 from deploy_airflow_on_ecs_fargate.autoscaler.backend import PoolTarget
 from deploy_airflow_on_ecs_fargate.autoscaler.controller import Controller
 from deploy_airflow_on_ecs_fargate.autoscaler.local_backend import LocalBackend
@@ -173,7 +173,6 @@ def main() -> None:
                 "VALUES ('bench', false, false, 'bench', '', '{}', 16, 0, false) ON CONFLICT DO NOTHING"
             )
         )
-    ensure_index(engine)
     engine.dispose()
     print(
         f"pool: concurrency {CONCURRENCY}, max {MAX_WORKERS} workers; poll {POLL}s, grace {GRACE}s, "

@@ -23,7 +23,7 @@ from deploy_airflow_on_ecs_fargate.airflow_settings import (
     DATABASE_URL_VAR,
     autoscaler_environment,
 )
-from deploy_airflow_on_ecs_fargate.autoscaler.active_tasks import create_engine, ensure_index
+from deploy_airflow_on_ecs_fargate.autoscaler.active_tasks import create_engine
 from deploy_airflow_on_ecs_fargate.autoscaler.backend import Backend, PoolsError, PoolTarget, WorkerCount, parse_pools
 from deploy_airflow_on_ecs_fargate.autoscaler.controller import Controller
 from deploy_airflow_on_ecs_fargate.autoscaler.metrics import MetricsPublisher
@@ -91,7 +91,7 @@ def make_backend(kind: str, pools: dict[str, PoolTarget], settings: AutoscalerCo
     return DemandOnly()
 
 
-def build_controller(kind: str, publish: bool, state_file: Path | None, create_index: bool) -> Controller:
+def build_controller(kind: str, publish: bool, state_file: Path | None) -> Controller:
     pools, settings = load_inputs()
     url = os.environ.get(DATABASE_URL_VAR)
     if not url:
@@ -101,8 +101,6 @@ def build_controller(kind: str, publish: bool, state_file: Path | None, create_i
     except Exception as error:  # a malformed URL
         raise UsageError(f"{DATABASE_URL_VAR} is not a usable database URL: {error}") from None
     backend = make_backend(kind, pools, settings)
-    if create_index:
-        log.info("%s", ensure_index(engine))
     metrics = None
     if publish:
         import boto3
@@ -127,7 +125,6 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="poll and scale until SIGTERM")
     run.add_argument("--backend", choices=["ecs", "local"], required=True)
-    run.add_argument("--no-create-index", action="store_true", help="do not create the partial index at start")
     once = commands.add_parser("once", help="one poll: print each pool's decision as a JSON line")
     once.add_argument(
         "--backend",
@@ -144,12 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             publish = args.backend == "ecs" or bool(os.environ.get(AWS_ENDPOINT_VAR))
-            controller = build_controller(args.backend, publish, state_file, not args.no_create_index)
+            controller = build_controller(args.backend, publish, state_file)
             controller.run()
             return 0
         if args.apply and args.backend == "local":
             raise UsageError("once --apply works with --backend ecs only (local workers would outlive the command)")
-        controller = build_controller(args.backend, args.publish, None, create_index=False)
+        controller = build_controller(args.backend, args.publish, None)
         statuses = controller.poll(apply=args.apply)
         if controller.metrics is not None:
             controller.metrics.flush()
