@@ -306,8 +306,8 @@ class ObservabilityConfig(Strict):
     log_bucket_expiration_days: int = Field(90, ge=1, le=3650, description="Task logs and Firehose output")
     firehose_buffer_seconds: int = Field(60, ge=0, le=900, description="Latency of log files in S3")
     dashboard: bool = True
-    # Alarm when the scheduler sent no heartbeat metric for this long (while it is scheduled to run).
-    scheduler_heartbeat_alarm_minutes: int = Field(5, ge=1, le=60)
+    # Alarm when no scheduler task has run for this long (while it is scheduled to run).
+    scheduler_down_alarm_minutes: int = Field(5, ge=1, le=60)
     # Alarm when the oldest message in a broker queue is older than this (workers not keeping up).
     queue_age_alarm_minutes: int = Field(30, ge=1, le=720)
 

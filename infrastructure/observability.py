@@ -3,7 +3,7 @@
 The dashboard shows, per worker pool, the autoscaler's view (queued and running task instances,
 desired and current workers: published by the controller), the scheduler heartbeat (statsd), CPU
 and memory of every service, the load balancer and the metadata DB. Alarms cover what needs a
-person: the scheduler stopped heartbeating, the UI has no healthy target, a broker queue is
+person: no scheduler is running, the UI has no healthy target, a broker queue is
 backing up, the DB runs out of CPU or storage. With ``aws.alarm_email`` they notify an SNS topic.
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
 """
@@ -41,13 +41,24 @@ class ObservedResources:
     database: rds.DatabaseInstance
 
 
-def scheduler_heartbeat(settings: Settings) -> cloudwatch.Metric:
-    # The CloudWatch agent adds the statsd metric type as a dimension.
+def scheduler_heartbeat(settings: Settings) -> cloudwatch.MathExpression:
+    """The scheduler's statsd heartbeat, found by search: the agent may rewrite dots and add dimensions."""
+    namespace = settings.observability.statsd_namespace
+    return cloudwatch.MathExpression(
+        expression=f"SEARCH('{{{namespace}}} {METRIC_PREFIX} scheduler heartbeat', 'Sum', 60)",
+        label="scheduler heartbeat",
+        period=ONE_MINUTE,
+        using_metrics={},
+    )
+
+
+def scheduler_running(service: ecs.FargateService) -> cloudwatch.Metric:
+    """Samples of the scheduler service's CPU metric: ECS emits them only while a scheduler task runs."""
     return cloudwatch.Metric(
-        namespace=settings.observability.statsd_namespace,
-        metric_name=f"{METRIC_PREFIX}.scheduler.heartbeat",
-        dimensions_map={"metric_type": "counter"},
-        statistic="Sum",
+        namespace="AWS/ECS",
+        metric_name="CPUUtilization",
+        dimensions_map={"ClusterName": service.cluster.cluster_name, "ServiceName": service.service_name},
+        statistic="SampleCount",
         period=ONE_MINUTE,
     )
 
@@ -85,7 +96,7 @@ class Observability(Construct):
     def _alarms(self, resources: ObservedResources) -> list[cloudwatch.Alarm]:
         settings = self.settings
         observability = settings.observability
-        # While night/weekend scaling stops the scheduler, a missing heartbeat is expected.
+        # While night/weekend scaling stops the scheduler, missing data is expected.
         missing = (
             cloudwatch.TreatMissingData.NOT_BREACHING
             if settings.scheduled_scaling.enabled
@@ -93,12 +104,13 @@ class Observability(Construct):
         )
         alarms = [
             self._alarm(
-                "scheduler-heartbeat",
-                alarm_description="The scheduler sent no heartbeat: no task is being scheduled.",
-                metric=scheduler_heartbeat(settings),
+                "scheduler-down",
+                alarm_description="No scheduler task is running: no task is being scheduled, no worker is "
+                "scaled (its container health check restarts a scheduler whose heartbeat stops).",
+                metric=scheduler_running(resources.services["scheduler"]),
                 threshold=1,
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                evaluation_periods=observability.scheduler_heartbeat_alarm_minutes,
+                evaluation_periods=observability.scheduler_down_alarm_minutes,
                 treat_missing_data=missing,
             ),
             self._alarm(

@@ -488,14 +488,14 @@ def test_dashboard_and_alarms(example: Synthesized) -> None:
     example.assertions.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     names = {a["Properties"]["AlarmName"] for a in example.resources("AWS::CloudWatch::Alarm").values()}
     assert names == {
-        "airflow-scheduler-heartbeat",
+        "airflow-scheduler-down",
         "airflow-ui-unhealthy",
         "airflow-db-cpu",
         "airflow-db-storage",
         "airflow-queue-age-default",
     }
     body = json.dumps(example.only("AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"])
-    for metric in ("QueuedTasks", "RunningTasks", "DesiredWorkers", "scheduler.heartbeat", "CPUUtilization"):
+    for metric in ("QueuedTasks", "RunningTasks", "DesiredWorkers", "scheduler heartbeat", "CPUUtilization"):
         assert metric in body
 
 

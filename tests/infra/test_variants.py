@@ -138,7 +138,7 @@ def test_alarm_email_subscribes_to_an_sns_topic(variant: Synthesized) -> None:
         assert alarm["Properties"]["AlarmActions"]
     # Scheduled scale-down stops the scheduler: its missing heartbeat is then expected.
     variant.assertions.has_resource_properties(
-        "AWS::CloudWatch::Alarm", {"AlarmName": "data-team-scheduler-heartbeat", "TreatMissingData": "notBreaching"}
+        "AWS::CloudWatch::Alarm", {"AlarmName": "data-team-scheduler-down", "TreatMissingData": "notBreaching"}
     )
 
 
