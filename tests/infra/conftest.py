@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -163,6 +164,8 @@ def cli_synth(synth_dir: Path) -> CliSynth:
         AWS_EC2_METADATA_DISABLED="true",
         CDK_DISABLE_VERSION_CHECK="true",
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+        # cdk.json runs `python -m infrastructure.app`: this virtualenv's Python, as `./ecsflow synth` does.
+        PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
     )
     started = time.monotonic()
     completed = subprocess.run(
