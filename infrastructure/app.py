@@ -22,7 +22,11 @@ def main() -> int:
         return 2
     from infrastructure.synth import build_app
 
-    app, _stack = build_app(settings)
+    try:
+        app, _stack = build_app(settings)
+    except ValueError as error:  # a combination of settings and CDK context the stack refuses
+        sys.stderr.write(f"ecsflow: {error}\n")
+        return 2
     app.synth()
     return 0
 

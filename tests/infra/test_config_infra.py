@@ -136,3 +136,24 @@ def test_worker_pool_sizes_are_fargate_sizes_or_refused(cpu: int, memory: int) -
         assert memory not in FARGATE_MEMORY_BY_CPU.get(cpu, [])
     else:
         assert memory in FARGATE_MEMORY_BY_CPU[cpu]
+
+
+def test_cdk_app_refuses_repository_only_with_an_external_image(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "infrastructure.app"],
+        cwd=ROOT,
+        env=clean_env(
+            ECSFLOW_CONFIG=str(ROOT / "ecsflow.yaml"),
+            ECSFLOW_AWS__IMAGE_URI="example.com/airflow:1",
+            CDK_CONTEXT_JSON='{"ecsflow:repository-only": "true"}',
+            CDK_OUTDIR=str(tmp_path / "out"),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines() == [
+        "ecsflow: ecsflow:repository-only needs the stack's ECR repository, but aws.image_uri is set"
+    ]
