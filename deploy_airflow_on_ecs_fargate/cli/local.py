@@ -68,8 +68,9 @@ def up(
     except LocalEnvironmentError as error:
         fail(str(error))
     if foreground:
-        from deploy_airflow_on_ecs_fargate.local.supervisor import Supervisor
+        from deploy_airflow_on_ecs_fargate.local.supervisor import Supervisor, configure_logging
 
+        configure_logging()
         console.print(f"Starting in the foreground (Ctrl-C stops); UI: {api_url(settings)}")
         raise typer.Exit(Supervisor(settings).run())
 

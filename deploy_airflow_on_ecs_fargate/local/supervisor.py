@@ -367,8 +367,12 @@ def stop_environment(settings: Settings, layout: Layout, order: list[str] | None
     return stopped
 
 
-def main() -> int:
+def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
+
+
+def main() -> int:
+    configure_logging()
     try:
         settings = load_config()
     except ConfigError as error:
