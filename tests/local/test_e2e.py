@@ -243,3 +243,19 @@ def test_status_shows_the_autoscaler_decisions(local_environment: LocalEnvironme
     autoscaler = next(row for row in status["components"] if row["name"] == "autoscaler")
     assert autoscaler["detail"].startswith("default: "), autoscaler
     assert "last decision" in autoscaler["detail"]
+
+
+def test_a_failed_start_leaves_nothing_behind() -> None:
+    """A start that cannot finish (here: a start timeout too short) stops what it started and says why."""
+    data_dir = Path(tempfile.mkdtemp(prefix="ecsflow-local-failed-"))
+    try:
+        env = local_env(data_dir, ECSFLOW_LOCAL__START_TIMEOUT_SECONDS="10")
+        result = ecsflow(env, "local", "up", timeout=300)
+        assert result.returncode == 1
+        lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("ecsflow: ")]
+        assert len(lines) == 1 and lines[0].startswith("error: not healthy after 10 s"), result.stderr
+        assert not list(processes.marked_processes(INSTANCE_VAR, str(data_dir)))
+        assert not list((data_dir / "run").glob("*.pid"))
+        assert not (data_dir / "postgres" / "postmaster.pid").exists()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
