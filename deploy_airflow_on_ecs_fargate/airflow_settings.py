@@ -106,6 +106,9 @@ def airflow_environment(settings: Settings, endpoints: Endpoints) -> dict[str, s
         AWS_REGION_VAR: settings.aws.region,
         CELERY_QUEUES_VAR: json.dumps(endpoints.celery_queue_urls, sort_keys=True),
         JSON_LOGS_VAR: str(airflow.json_logs).lower(),
+        # Airflow's own switch (>= 3.2), read by every process it starts (task runners included);
+        # logging_config also turns it on from ECSFLOW_JSON_LOGS alone.
+        "AIRFLOW__LOGGING__JSON_LOGS": str(airflow.json_logs),
         # The official image's entrypoint makes `scheduler` and `celery` commands wait for the broker
         # named by `[celery] broker_url`; ours lives in celery_config_options, so the check would
         # probe the default redis://redis:6379 and exit 1. Turning it off also skips the DB wait:
