@@ -416,6 +416,14 @@ class Settings(BaseSettings):
     local: LocalConfig = LocalConfig()  # type: ignore[call-arg]
     cost: CostConfig = CostConfig()  # type: ignore[call-arg]
 
+    @field_validator("environment")
+    @classmethod
+    def _aws_name(cls, value: str) -> str:
+        # It prefixes RDS, ALB and other names; RDS identifiers refuse consecutive hyphens.
+        if "--" in value:
+            raise ValueError(f"{value!r} has consecutive hyphens, which AWS resource names refuse")
+        return value
+
     @model_validator(mode="after")
     def _unique_pool_names(self) -> Settings:
         names = [pool.name for pool in self.worker_pools]

@@ -22,6 +22,8 @@ from infrastructure.log_bucket import ALB_LOGS_PREFIX
 from infrastructure.nag import acknowledge
 
 COMPONENT = "api-server"
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html
+MAX_ALB_NAME = 32
 CLOUD_MAP_NAME = "api-server"
 
 
@@ -44,7 +46,8 @@ class PublicLoadBalancer(Construct):
         self.load_balancer = elbv2.ApplicationLoadBalancer(
             self,
             "LoadBalancer",
-            load_balancer_name=f"{settings.environment}-ui",
+            # ALB names are at most 32 characters; a longer environment gets a generated name.
+            load_balancer_name=name if len(name := f"{settings.environment}-ui") <= MAX_ALB_NAME else None,
             vpc=vpc,
             internet_facing=True,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),

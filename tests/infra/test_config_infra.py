@@ -157,3 +157,9 @@ def test_cdk_app_refuses_repository_only_with_an_external_image(tmp_path: Path) 
     assert completed.stderr.strip().splitlines() == [
         "ecsflow: ecsflow:repository-only needs the stack's ECR repository, but aws.image_uri is set"
     ]
+
+
+def test_environment_with_consecutive_hyphens_is_refused(tmp_path: Path) -> None:
+    assert problems({"environment": "data--team"}, tmp_path) == [
+        "environment: 'data--team' has consecutive hyphens, which AWS resource names refuse"
+    ]
