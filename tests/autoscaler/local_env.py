@@ -35,7 +35,7 @@ class AutoscaledEnvironment:
     token: str = ""
 
     @classmethod
-    def create(cls, data_dir: Path, grace_seconds: int) -> AutoscaledEnvironment:
+    def create(cls, data_dir: Path, grace_seconds: int, **extra: str) -> AutoscaledEnvironment:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("ECSFLOW_", "AIRFLOW__"))}
         env.update(
             {
@@ -46,6 +46,7 @@ class AutoscaledEnvironment:
                 "ECSFLOW_LOCAL__STATSD_PORT": str(free_port()),
                 "ECSFLOW_LOCAL__WORKER_AUTOSCALING": "true",
                 "ECSFLOW_AUTOSCALER__SCALE_IN_GRACE_SECONDS": str(grace_seconds),
+                **extra,
             }
         )
         return cls(data_dir, env)

@@ -10,8 +10,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from deploy_airflow_on_ecs_fargate.config import AutoscalerConfig
 from deploy_airflow_on_ecs_fargate.local import processes
 from deploy_airflow_on_ecs_fargate.local.environment import INSTANCE_VAR
+from tests.autoscaler.fake_agent import FakeAgent
 from tests.autoscaler.local_env import AutoscaledEnvironment
 
 pytestmark = pytest.mark.e2e
@@ -21,9 +23,17 @@ DAG_ID = "benchmark_two_tasks"
 
 
 @pytest.fixture(scope="module")
-def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AutoscaledEnvironment]:
+def agent() -> Iterator[FakeAgent]:
+    fake = FakeAgent()
+    yield fake
+    fake.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory: pytest.TempPathFactory, agent: FakeAgent) -> Iterator[AutoscaledEnvironment]:
     data_dir = tmp_path_factory.mktemp("autoscaled-local")
-    env = AutoscaledEnvironment.create(data_dir, GRACE_SECONDS)
+    # The workers see an ECS agent endpoint, as on Fargate: they must hold scale-in protection while busy.
+    env = AutoscaledEnvironment.create(data_dir, GRACE_SECONDS, ECS_AGENT_URI=agent.uri)
     try:
         env.up()
         yield env
@@ -34,7 +44,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Autoscaled
         assert not leftovers, [p.cmdline() for p in leftovers]
 
 
-def test_workers_follow_the_work_from_zero_and_back(environment: AutoscaledEnvironment) -> None:
+def test_workers_follow_the_work_from_zero_and_back(environment: AutoscaledEnvironment, agent: FakeAgent) -> None:
     # Idle: the autoscaler runs and keeps no worker.
     environment.wait(lambda: environment.state().get("pools", {}).get("default"), 60, "a first decision")
     assert environment.worker_pids() == []
@@ -61,6 +71,12 @@ def test_workers_follow_the_work_from_zero_and_back(environment: AutoscaledEnvir
     decisions = (environment.data_dir / "logs" / "autoscaler.log").read_text()
     assert '"action": "scale_out"' in decisions and '"action": "scale_in"' in decisions
     print(f"worker process {appeared - triggered:.1f} s after the trigger")
+
+    # The real Airflow worker (execute_workload Celery tasks) protected itself while each task ran,
+    # through the import in celery_config, and released the protection once idle.
+    states = [call["ProtectionEnabled"] for call in agent.calls]
+    assert states and states == [True, False] * (len(states) // 2), agent.calls
+    assert agent.calls[0]["ExpiresInMinutes"] == AutoscalerConfig().task_protection_minutes  # type: ignore[call-arg]
 
 
 def test_worker_logs_go_to_the_log_dir(environment: AutoscaledEnvironment) -> None:

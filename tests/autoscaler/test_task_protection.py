@@ -6,42 +6,15 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from deploy_airflow_on_ecs_fargate.autoscaler import task_protection
 from deploy_airflow_on_ecs_fargate.config import AutoscalerConfig
-
-
-class FakeAgent:
-    """Records PUT /task-protection/v1/state bodies like the ECS agent endpoint would receive them."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, object]] = []
-        agent = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                agent.calls.append({"path": self.path, **body})
-                answer = json.dumps({"protection": {"ProtectionEnabled": body["ProtectionEnabled"]}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.uri = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+from tests.autoscaler.fake_agent import FakeAgent
 
 
 @pytest.fixture()
