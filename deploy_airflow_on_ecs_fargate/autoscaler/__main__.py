@@ -26,11 +26,11 @@ from deploy_airflow_on_ecs_fargate.airflow_settings import (
 from deploy_airflow_on_ecs_fargate.autoscaler.active_tasks import create_engine
 from deploy_airflow_on_ecs_fargate.autoscaler.backend import Backend, PoolsError, PoolTarget, WorkerCount, parse_pools
 from deploy_airflow_on_ecs_fargate.autoscaler.controller import Controller
+from deploy_airflow_on_ecs_fargate.autoscaler.local_backend import LOG_DIR_VAR
 from deploy_airflow_on_ecs_fargate.autoscaler.metrics import MetricsPublisher
-from deploy_airflow_on_ecs_fargate.autoscaler.state import STATE_FILE_VAR
+from deploy_airflow_on_ecs_fargate.autoscaler.state import STATE_FILE_VAR, read_state
 from deploy_airflow_on_ecs_fargate.config import AutoscalerConfig, ConfigError, load_config
 
-LOG_DIR_VAR = "ECSFLOW_LOCAL_LOG_DIR"
 log = logging.getLogger("deploy_airflow_on_ecs_fargate.autoscaler")
 
 
@@ -73,7 +73,9 @@ def load_inputs() -> tuple[dict[str, PoolTarget], AutoscalerConfig]:
     return pools, settings
 
 
-def make_backend(kind: str, pools: dict[str, PoolTarget], settings: AutoscalerConfig) -> Backend:
+def make_backend(
+    kind: str, pools: dict[str, PoolTarget], settings: AutoscalerConfig, state_file: Path | None = None
+) -> Backend:
     if kind == "ecs":
         from deploy_airflow_on_ecs_fargate.autoscaler.ecs_backend import EcsBackend
 
@@ -82,11 +84,17 @@ def make_backend(kind: str, pools: dict[str, PoolTarget], settings: AutoscalerCo
         except ValueError as error:
             raise UsageError(f"ECS backend: {error} (set them in ECSFLOW_AUTOSCALER_POOLS)") from None
     if kind == "local":
-        from deploy_airflow_on_ecs_fargate.autoscaler.local_backend import LocalBackend
+        from deploy_airflow_on_ecs_fargate.autoscaler.local_backend import LocalBackend, stop_leftover_workers
 
         log_dir = os.environ.get(LOG_DIR_VAR)
         if not log_dir:
             raise UsageError(f"the local backend needs {LOG_DIR_VAR} (where worker logs go)")
+        if state_file is not None:
+            # A previous controller that was killed left its workers behind: they must not run unobserved.
+            _, previous = read_state(state_file)
+            stopped = stop_leftover_workers([pid for pids in previous.values() for pid in pids], Path(log_dir))
+            if stopped:
+                log.info("stopping %d worker(s) left by a previous autoscaler: pid %s", len(stopped), stopped)
         return LocalBackend(Path(log_dir), pools, settings.local_worker_stop_timeout_seconds)
     return DemandOnly()
 
@@ -100,7 +108,7 @@ def build_controller(kind: str, publish: bool, state_file: Path | None) -> Contr
         engine = create_engine(url)
     except Exception as error:  # a malformed URL
         raise UsageError(f"{DATABASE_URL_VAR} is not a usable database URL: {error}") from None
-    backend = make_backend(kind, pools, settings)
+    backend = make_backend(kind, pools, settings, state_file)
     metrics = None
     if publish:
         import boto3

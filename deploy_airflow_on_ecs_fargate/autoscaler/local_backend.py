@@ -29,6 +29,7 @@ from deploy_airflow_on_ecs_fargate.autoscaler.backend import PoolTarget, WorkerC
 
 log = logging.getLogger(__name__)
 
+LOG_DIR_VAR = "ECSFLOW_LOCAL_LOG_DIR"
 WorkerCommand = Callable[[str, int, int], Sequence[str]]
 
 
@@ -226,8 +227,21 @@ class LocalBackend:
         self.workers.clear()
 
 
-def stop_pids(pids: Iterable[int]) -> None:
-    """SIGTERM leftover worker PIDs recorded in a state file (after a controller crash)."""
+def stop_leftover_workers(pids: Iterable[int], log_dir: Path) -> list[int]:
+    """Warm-stop workers a previous controller started and could not stop (it was killed).
+
+    Their PIDs come from the state file. A PID is only signalled if that process still carries
+    this controller's ``ECSFLOW_LOCAL_LOG_DIR`` in its environment (workers inherit it), so a
+    PID reused by an unrelated process is left alone. Returns the PIDs signalled.
+    """
+    stopped = []
     for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGTERM)
+        try:
+            process = psutil.Process(pid)
+            if process.environ().get(LOG_DIR_VAR) != str(log_dir):
+                continue
+            process.send_signal(signal.SIGTERM)
+            stopped.append(pid)
+        except psutil.Error:
+            continue
+    return stopped

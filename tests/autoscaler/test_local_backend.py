@@ -15,7 +15,11 @@ import psutil
 import pytest
 
 from deploy_airflow_on_ecs_fargate.autoscaler.backend import PoolTarget
-from deploy_airflow_on_ecs_fargate.autoscaler.local_backend import LocalBackend, airflow_worker_command
+from deploy_airflow_on_ecs_fargate.autoscaler.local_backend import (
+    LocalBackend,
+    airflow_worker_command,
+    stop_leftover_workers,
+)
 
 FAKE_WORKER = Path(__file__).with_name("fake_worker.py")
 POOLS = {"default": PoolTarget("default", "", "", concurrency=4, min_workers=0, max_workers=3)}
@@ -171,3 +175,20 @@ def test_controller_sigterm_stops_its_workers_and_exits(tmp_path: Path, control:
     for pid in pids:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert os.path.exists(tmp_path / "state.json")
+
+
+def test_leftover_workers_of_a_killed_controller_are_stopped_but_not_strangers(tmp_path: Path, control: Path) -> None:
+    log_dir = tmp_path / "logs"
+    ours = subprocess.Popen(
+        [sys.executable, str(FAKE_WORKER), str(control), "default", "0"],
+        env={**os.environ, "ECSFLOW_LOCAL_LOG_DIR": str(log_dir)},
+    )
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        wait_for(lambda: len(psutil.Process(ours.pid).children()) == 1)
+        assert stop_leftover_workers([ours.pid, stranger.pid, 999_999_999], log_dir) == [ours.pid]
+        assert ours.wait(timeout=15) == 0  # warm shutdown
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        ours.kill()
