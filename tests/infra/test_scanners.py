@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -73,3 +74,24 @@ def test_cdk_nag_fails_synthesis_on_an_unacknowledged_finding() -> None:
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     with pytest.raises(Exception, match="AwsSolutions-S1"):
         app.synth()
+
+
+def test_report_script_prints_the_figures(example: Synthesized, capsys: pytest.CaptureFixture[str]) -> None:
+    from infrastructure import report
+
+    assert report.main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"stack airflow-stack: {len(example.template['Resources'])} resources")
+    assert "AWS::ECS::Service" in out
+    assert "cfn-lint: 0 errors" in out
+    assert ", 0 failed, " in out.split("checkov:")[1]
+    assert "cdk-nag AwsSolutions: 0 unacknowledged" in out
+
+
+def test_report_script_refuses_an_invalid_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from infrastructure import report
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("aws:\n  region: mars\n")
+    assert report.main(["--config", str(bad)]) == 2
+    assert "aws.region" in capsys.readouterr().err
