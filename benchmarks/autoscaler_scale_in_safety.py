@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -81,8 +82,9 @@ def scenario(name: str, url: str, tasks: int, seed: int) -> dict[str, object]:
         c.execute(sa.text("DELETE FROM dag_run"))
     rng = random.Random(seed)
     pools = {"default": PoolTarget("default", "", "", CONCURRENCY, 0, MAX_WORKERS)}
+    logs = Path(tempfile.mkdtemp(prefix=f"ecsflow-bench-{name}-"))
     backend = LocalBackend(
-        Path(tempfile.mkdtemp(prefix=f"ecsflow-bench-{name}-")),
+        logs,
         pools,
         STOP_TIMEOUT,
         command=lambda pool, index, concurrency: [
@@ -135,6 +137,7 @@ def scenario(name: str, url: str, tasks: int, seed: int) -> dict[str, object]:
     with engine.connect() as c:
         states = dict(c.execute(sa.text("SELECT state, count(*) FROM task_instance GROUP BY state")).all())
     engine.dispose()
+    shutil.rmtree(logs, ignore_errors=True)
     return {
         "scenario": name,
         "tasks": tasks,

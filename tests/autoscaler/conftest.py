@@ -42,7 +42,7 @@ def metadata_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MetadataDb
     base = tmp_path_factory.mktemp("autoscaler-db")
     # Not under pytest's basetemp: every pytest start makes /tmp/pytest-of-<user> 0700 again, which
     # locks the unprivileged ``pgserver`` user out when several test runs share the machine.
-    pgdata = Path(tempfile.mkdtemp(prefix="ecsflow-autoscaler-pg-")) / "pgdata"
+    pgdata = Path(tempfile.mkdtemp(prefix="ecsflow-autoscaler-pg-"))
     server = pgserver.get_server(pgdata, cleanup_mode="delete")
     url = server.get_uri(driver="psycopg2")
     home = base / "airflow-home"
