@@ -526,3 +526,40 @@ def test_standalone_outputs(example: Synthesized) -> None:
     assert outputs[stack_outputs.STANDALONE_CONTAINER]["Value"] == "airflow"
     assert outputs[stack_outputs.STANDALONE_ASSIGN_PUBLIC_IP]["Value"] == "ENABLED"
     assert outputs[stack_outputs.CLUSTER_NAME]["Value"] == {"Ref": next(iter(example.resources("AWS::ECS::Cluster")))}
+
+
+def test_every_component_shares_one_jwt_secret_and_the_same_settings(example: Synthesized) -> None:
+    """Different JWT secrets make tasks fail with "Signature verification failed"."""
+    containers = airflow_containers(example)
+    assert len(containers) == 7  # api-server, scheduler, autoscaler, dag-processor, triggerer, worker, standalone
+    sources = {
+        json.dumps(item["ValueFrom"], sort_keys=True)
+        for definition in containers
+        for item in definition["Secrets"]
+        if item["Name"] == "AIRFLOW__API_AUTH__JWT_SECRET"
+    }
+    assert len(sources) == 1
+    shared = [
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS",
+        "AIRFLOW__SECRETS__BACKEND_KWARGS",
+        "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD",
+    ]
+    for name in shared:
+        values = {json.dumps(environment(definition)[name], sort_keys=True) for definition in containers}
+        assert len(values) == 1, name
+
+
+def test_ui_url_is_what_airflow_advertises(example: Synthesized) -> None:
+    base_url = environment(container(example, "airflow-api-server"))["AIRFLOW__API__BASE_URL"]
+    assert base_url == example.template["Outputs"][stack_outputs.UI_URL]["Value"]
+    assert "Fn::GetAtt" in json.dumps(base_url)  # the load balancer's DNS name, resolved at deploy time
+
+
+def test_scheduler_sends_to_every_broker_queue(example: Synthesized) -> None:
+    statements = policy_statements(example, "SchedulerTaskDefinitionTaskRole")
+    send = [s for s in statements if "sqs:SendMessage" in actions(s)]
+    queues = set(example.resources("AWS::SQS::Queue"))
+    granted = {json.dumps(s["Resource"]) for s in send}
+    assert all(any(queue in text for text in granted) for queue in queues)
