@@ -130,7 +130,8 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"usage: python -m {MODULE} {{{','.join(COMMANDS)}}}\n")
         return 2
     try:
-        sys.stdout.write(builders[argv[0]]() + "\n")
+        # No trailing newline: Airflow uses a *_CMD's output verbatim (a "\n" would end up in the DB name).
+        sys.stdout.write(builders[argv[0]]())
     except MissingSecretError as error:
         sys.stderr.write(f"ecs_secrets: {error}\n")
         return 1

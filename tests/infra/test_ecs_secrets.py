@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import string
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -14,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from deploy_airflow_on_ecs_fargate import ecs_secrets
 from deploy_airflow_on_ecs_fargate.airflow_settings import DATABASE_URL_VAR, FERNET_KEY_VAR, RESULT_BACKEND_VAR
+from infrastructure.airflow_container import COMPOSED_SECRETS
 
 BASE64URL = string.ascii_letters + string.digits + "-_"
 
@@ -78,7 +81,7 @@ def test_command_line_prints_the_value_for_airflow_cmd_settings() -> None:
     env = injected()
     completed = run("database-url", env=env)
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == ecs_secrets.database_url(env)
+    assert completed.stdout == ecs_secrets.database_url(env)
     assert ecs_secrets.command("fernet-key") == f"python -m {ecs_secrets.MODULE} fernet-key"
 
 
@@ -100,3 +103,30 @@ def test_exec_sets_the_composed_variables_for_the_command() -> None:
         ecs_secrets.result_backend(env),
         ecs_secrets.fernet_key(env),
     ]
+
+
+def test_airflow_reads_the_composed_values_through_its_cmd_settings(tmp_path: Path) -> None:
+    """The real Airflow configuration parser runs the commands the task definitions set (`*_CMD`)."""
+    env = {
+        **injected(password="p@ss/w:rd %"),
+        "PATH": str(Path(sys.executable).parent),
+        "AIRFLOW_HOME": str(tmp_path),
+    }
+    for variable, name in COMPOSED_SECRETS.items():
+        env[f"{variable}_CMD"] = ecs_secrets.command(name)
+    script = (
+        "from airflow.configuration import conf; import json; print(json.dumps(["
+        "conf.get('database', 'sql_alchemy_conn'), conf.get('celery', 'result_backend'), "
+        "conf.get('core', 'fernet_key')]))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    values = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert values == [
+        ecs_secrets.database_url(env),
+        ecs_secrets.result_backend(env),
+        ecs_secrets.fernet_key(env),
+    ]
+    Fernet(values[2])
