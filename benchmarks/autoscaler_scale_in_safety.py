@@ -105,33 +105,36 @@ def scenario(name: str, url: str, tasks: int, seed: int) -> dict[str, object]:
     thread.start()
     # Waves: a big burst, a pause long enough for scale-in to start while long tasks still run, more.
     waves = [int(tasks * 0.5), int(tasks * 0.3), tasks - int(tasks * 0.5) - int(tasks * 0.3)]
-    peak = 0
+    samples: list[tuple[float, int]] = []  # (wall clock, live worker processes), every 0.2 s
+
+    def sample() -> None:
+        samples.append((time.time(), len([w for w in backend.workers if w.alive()])))
+
     for number, size in enumerate(waves):
         submit(engine, f"wave{number}", durations(size, rng))
         wave_end = time.monotonic() + 25
         while time.monotonic() < wave_end:
-            peak = max(peak, len([w for w in backend.workers if w.alive()]))
+            sample()
             time.sleep(0.2)
-    # Drain: wait until nothing is queued or running, or only dead (killed) tasks remain running.
-    last_task_done = None
+    # Drain: until nothing is queued or running and no worker is left; killed tasks stay "running"
+    # in the DB (until Airflow's heartbeat timeout fails them) and keep a worker up, so give up then.
+    settled = None
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         with engine.connect() as c:
             queued = c.execute(sa.text("SELECT count(*) FROM task_instance WHERE state = 'queued'")).scalar()
             pids = [row[0] for row in c.execute(sa.text("SELECT pid FROM task_instance WHERE state = 'running'"))]
-        alive_tasks = [pid for pid in pids if pid is not None and _alive(pid)]
-        if queued == 0 and not alive_tasks:
-            last_task_done = last_task_done or time.monotonic()
-            if not any(w.alive() for w in backend.workers):
+        sample()
+        if queued == 0 and not [pid for pid in pids if pid is not None and _alive(pid)]:
+            settled = settled or time.monotonic()
+            if samples[-1][1] == 0 or time.monotonic() - settled > GRACE + 30:
                 break
-            if time.monotonic() - last_task_done > GRACE + 30:
-                # Killed tasks stay "running" in the DB (until Airflow's heartbeat timeout fails
-                # them), so they keep a worker up: report it rather than wait.
-                last_task_done = None
-                break
-        peak = max(peak, len([w for w in backend.workers if w.alive()]))
         time.sleep(0.2)
-    idle_linger = time.monotonic() - last_task_done if last_task_done else float("nan")
+    with engine.connect() as c:
+        last_end = c.execute(sa.text("SELECT extract(epoch FROM max(end_date)) FROM task_instance")).scalar()
+    zero_at = next((t for t, live in samples if last_end is not None and t >= float(last_end) and live == 0), None)
+    idle_linger = zero_at - float(last_end) if zero_at is not None and last_end is not None else float("nan")
+    peak = max(live for _, live in samples)
     stop.set()
     thread.join(timeout=60)
     with engine.connect() as c:
