@@ -14,7 +14,12 @@ BROKER_DIR = os.environ["TEST_BROKER_DIR"]
 app = Celery("protection_test")
 app.conf.update(
     broker_url="filesystem://",
-    broker_transport_options={"data_folder_in": BROKER_DIR, "data_folder_out": BROKER_DIR},
+    # Everything under the test's temp dir (the control folder defaults to ./control).
+    broker_transport_options={
+        "data_folder_in": BROKER_DIR,
+        "data_folder_out": BROKER_DIR,
+        "control_folder": BROKER_DIR,
+    },
     task_acks_late=True,
     worker_prefetch_multiplier=1,
     worker_hijack_root_logger=False,
