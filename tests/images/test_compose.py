@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from types import ModuleType
@@ -101,21 +104,26 @@ def test_runtime_settings_name_the_project_modules(compose: dict[str, Any]) -> N
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://api-server:8080/execution/"
 
 
-def test_compose_environment_gives_a_working_sqs_celery_config(
-    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The celery_config module, fed the worker's Compose environment, points kombu at moto's queues."""
-    env = compose["services"]["worker-default"]["environment"]
-    for key, value in env.items():  # the module builds CELERY_CONFIG from os.environ on import
-        monkeypatch.setenv(key, value)
-    celery_config = importlib.import_module("deploy_airflow_on_ecs_fargate.celery_config")
+def test_compose_environment_gives_a_working_sqs_celery_config(compose: dict[str, Any]) -> None:
+    """The celery_config module, imported by a process with the worker's Compose environment, points kombu at moto.
 
-    config = celery_config.build_celery_config(env)
+    It runs in a fresh interpreter, as a worker would: importing it loads Airflow's configuration, which
+    is process-wide and would leak the Compose database host into other tests.
+    """
+    env = {**os.environ, **compose["services"]["worker-default"]["environment"]}
+    probe = (
+        "import json; from deploy_airflow_on_ecs_fargate.celery_config import CELERY_CONFIG as c; "
+        "print(json.dumps({'broker_url': c['broker_url'], 'options': c['broker_transport_options'], "
+        "'remote_control': c['worker_enable_remote_control']}, default=str))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout.strip().splitlines()[-1])
     assert config["broker_url"] == "sqs://@moto:5000"
-    queues = config["broker_transport_options"]["predefined_queues"]
+    queues = config["options"]["predefined_queues"]
     assert queues == {"default": {"url": "http://moto:5000/123456789012/airflow-default"}}
-    assert config["broker_transport_options"]["is_secure"] is False
-    assert config["worker_enable_remote_control"] is False
+    assert config["options"]["is_secure"] is False
+    assert config["remote_control"] is False
 
 
 def test_workers_get_the_worker_settings_and_others_do_not(
