@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from deploy_airflow_on_ecs_fargate.cli.aws_session import ProfileOption, RegionOption, aws_context
+from deploy_airflow_on_ecs_fargate.cli.bootstrap import ensure_bootstrapped
 from deploy_airflow_on_ecs_fargate.cli.errors import CliError, handle_errors
 from deploy_airflow_on_ecs_fargate.cli.output import console, err_console, notice
 
@@ -170,11 +171,18 @@ def deploy_command(
             help="Run `db migrate` and create the admin user afterwards (default: only on the first deploy)",
         ),
     ] = None,
+    bootstrap: Annotated[
+        bool,
+        typer.Option(
+            "--bootstrap/--no-bootstrap",
+            help="Run `cdk bootstrap` first when the account and region lack the CDK toolkit stack",
+        ),
+    ] = True,
     yes: YesOption = False,
     profile: ProfileOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Build and push the image (when configured), deploy the stack, initialise Airflow, print the URL."""
+    """Bootstrap CDK if needed, build and push the image, deploy the stack, initialise Airflow, print the URL."""
     from deploy_airflow_on_ecs_fargate import stack_outputs as out
     from deploy_airflow_on_ecs_fargate.cli.run_task import random_password, run_and_report, users_create_command
     from deploy_airflow_on_ecs_fargate.cli.stack import stack_exists
@@ -182,8 +190,12 @@ def deploy_command(
     ctx = aws_context(profile, region)
     aws = ctx.settings.aws
     first = not stack_exists(ctx)
-    if aws.build_image and not aws.image_uri:
-        engine = container_engine()  # before creating anything: no engine, no half-done first deploy
+    builds_image = aws.build_image and not aws.image_uri
+    # Before creating anything (the toolkit stack included): no engine, no half-done first deploy.
+    engine = container_engine() if builds_image else ""
+    if bootstrap:
+        ensure_bootstrapped(ctx)  # every cdk deploy below needs the toolkit stack
+    if builds_image:
         if first:
             err_console.print("first deploy: creating the ECR repository before building the image")
             context = ["--context", f"{out.REPOSITORY_ONLY_CONTEXT}=true"]

@@ -1,4 +1,4 @@
-"""Registers the AWS lifecycle commands (deploy, run-task, exec, scale, status, logs, url, config) on the root app.
+"""Registers the AWS lifecycle commands (bootstrap, deploy, run-task, exec, scale, status, logs, url, config).
 
 Every module named here imports only typer/rich/stdlib at module level; boto3 and the config
 model are imported inside the commands, so `ecsflow --help` stays fast.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from deploy_airflow_on_ecs_fargate.cli import config_commands, deploy, logs, run_task, scale, status
+from deploy_airflow_on_ecs_fargate.cli import bootstrap, config_commands, deploy, logs, run_task, scale, status
 from deploy_airflow_on_ecs_fargate.cli import exec as exec_module
 
 # `scale api-server -1` must reach our check ("count must be 0 or more"), not click's "no such option".
@@ -16,6 +16,7 @@ _NEGATIVE_NUMBERS_AS_ARGUMENTS = {"ignore_unknown_options": True}
 
 
 def register(app: typer.Typer) -> None:
+    app.command("bootstrap", rich_help_panel="AWS")(bootstrap.bootstrap_command)
     app.command("deploy", rich_help_panel="AWS")(deploy.deploy_command)
     app.command("diff", rich_help_panel="AWS")(deploy.diff_command)
     app.command("synth", rich_help_panel="AWS")(deploy.synth_command)

@@ -16,23 +16,35 @@ import boto3
 import pytest
 
 from deploy_airflow_on_ecs_fargate import stack_outputs as out
-from deploy_airflow_on_ecs_fargate.cli import deploy
+from deploy_airflow_on_ecs_fargate.cli import bootstrap, deploy
 
 from .conftest import REGION, STACK, create_stack
 
 fake_cdk_supports_repository_only = True
+ACCOUNT = "123456789012"  # moto's account for the fake credentials
+TOOLKIT_STACK = "CDKToolkit"
 
 
 @pytest.fixture
-def fake_cdk(fake_stack, monkeypatch):
-    """Record CDK calls; on deploy, (re)create the stack in moto as CDK would."""
+def bootstrapped() -> bool:
+    """Whether the account/region starts with the CDK toolkit stack (override per test)."""
+    return True
+
+
+@pytest.fixture
+def fake_cdk(fake_stack, monkeypatch, bootstrapped):
+    """Record CDK calls; on deploy, (re)create the stack in moto as CDK would; bootstrap creates the toolkit stack."""
     full_outputs = dict(fake_stack.outputs)
     cloudformation = boto3.client("cloudformation", region_name=REGION)
     cloudformation.delete_stack(StackName=STACK)  # start from "never deployed"
+    if bootstrapped:
+        create_stack({"BootstrapVersion": "28"}, TOOLKIT_STACK)
     calls: list[dict] = []
 
     def run_cdk(ctx, args):
         calls.append({"args": args, "env": deploy.cdk_environment(ctx)})
+        if args[0] == "bootstrap" and not toolkit_exists(bootstrap.toolkit_stack_name()):
+            create_stack({"BootstrapVersion": "28"}, bootstrap.toolkit_stack_name())
         if args[0] == "synth":
             output = Path(args[args.index("--output") + 1])
             resources = {"Repo": {"Type": "AWS::ECR::Repository"}, "CDKMetadata": {"Type": "AWS::CDK::Metadata"}}
@@ -149,6 +161,7 @@ def test_given_image_uri_skips_the_build(fake_cdk, tmp_path, monkeypatch, cli):
 
 
 def test_cdk_failure_is_the_exit_code(fake_stack, monkeypatch, cli):
+    create_stack({}, TOOLKIT_STACK)  # bootstrapped: the failure is the deploy's
     monkeypatch.setattr(deploy, "run_cdk", lambda ctx, args: 5)
     monkeypatch.setenv("ECSFLOW_AWS__BUILD_IMAGE", "false")
     assert cli("diff").exit_code == 5
@@ -182,3 +195,98 @@ def test_first_deploy_refuses_an_app_without_the_repository_phase(fake_cdk, tmp_
     assert "AWS::ECS::Cluster" in result.stderr
     assert [c["args"][0] for c in fake_cdk] == ["synth"]  # nothing deployed
     assert [json.loads(line)["args"][0] for line in docker.read_text().splitlines()] == ["info"]
+
+
+def toolkit_exists(name: str = TOOLKIT_STACK) -> bool:
+    stacks = boto3.client("cloudformation", region_name=REGION).list_stacks()["StackSummaries"]
+    return any(s["StackName"] == name and s["StackStatus"] != "DELETE_COMPLETE" for s in stacks)
+
+
+@pytest.mark.parametrize("bootstrapped", [False])
+def test_first_deploy_bootstraps_a_new_account_first(fake_cdk, task_script, tmp_path, monkeypatch, cli):
+    install_fake_engine(tmp_path, monkeypatch, "docker")
+    assert not toolkit_exists()
+    result = cli("deploy", "--yes", "--no-init")
+    assert result.exit_code == 0, result.stderr
+    # Bootstrap (account from STS, region from the config) before anything is synthesized or deployed.
+    assert fake_cdk[0]["args"] == ["bootstrap", f"aws://{ACCOUNT}/{REGION}"]
+    assert fake_cdk[0]["env"]["AWS_REGION"] == REGION  # the same CDK CLI environment as the deploy
+    assert [c["args"][0] for c in fake_cdk[1:]] == ["synth", "deploy", "deploy"]
+    assert f"bootstrapping CDK in aws://{ACCOUNT}/{REGION} (stack CDKToolkit)" in result.stderr
+    assert toolkit_exists()
+    # The next deploy finds the toolkit stack and does not bootstrap again.
+    fake_cdk.clear()
+    assert cli("deploy", "--no-init").exit_code == 0
+    assert [c["args"] for c in fake_cdk] == [["deploy"]]
+
+
+def test_bootstrapped_account_is_not_bootstrapped_again(fake_cdk, monkeypatch, cli):
+    monkeypatch.setenv("ECSFLOW_AWS__IMAGE_URI", "public.example/airflow:3.3.2")
+    result = cli("deploy", "--no-init")
+    assert result.exit_code == 0, result.stderr
+    assert [c["args"] for c in fake_cdk] == [["deploy"]]
+    assert "bootstrapping" not in result.stderr
+
+
+@pytest.mark.parametrize("bootstrapped", [False])
+def test_no_bootstrap_skips_the_check(fake_cdk, monkeypatch, cli):
+    monkeypatch.setenv("ECSFLOW_AWS__IMAGE_URI", "public.example/airflow:3.3.2")
+    result = cli("deploy", "--no-init", "--no-bootstrap")
+    assert result.exit_code == 0, result.stderr
+    assert [c["args"] for c in fake_cdk] == [["deploy"]]
+    assert not toolkit_exists()
+
+
+def test_failed_bootstrap_is_one_line_and_deploys_nothing(fake_stack, monkeypatch, cli):
+    seen = []
+    monkeypatch.setattr(deploy, "run_cdk", lambda ctx, args: seen.append(args) or 3)
+    monkeypatch.setenv("ECSFLOW_AWS__IMAGE_URI", "public.example/airflow:3.3.2")
+    result = cli("deploy", "--no-init")
+    assert result.exit_code == 3
+    assert seen == [["bootstrap", f"aws://{ACCOUNT}/{REGION}"]]  # no deploy after a failed bootstrap
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ecsflow:")]
+    assert errors == [
+        f"ecsflow: cdk bootstrap of aws://{ACCOUNT}/{REGION} failed with exit code 3 (its output is above); "
+        "it creates IAM roles and an S3 bucket: without those rights, ask an administrator to run "
+        "./ecsflow bootstrap"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_bootstrap_command_always_runs_cdk_bootstrap(fake_cdk, cli):
+    # Already bootstrapped: `cdk bootstrap` still runs (it is idempotent and upgrades old versions).
+    result = cli("bootstrap", "--region", "us-west-2")
+    assert result.exit_code == 0, result.stderr
+    assert [c["args"] for c in fake_cdk] == [["bootstrap", f"aws://{ACCOUNT}/us-west-2"]]
+    assert f"bootstrapping CDK in aws://{ACCOUNT}/us-west-2" in result.stderr
+
+
+def test_bootstrap_command_failure_is_its_exit_code(fake_stack, monkeypatch, cli):
+    monkeypatch.setattr(deploy, "run_cdk", lambda ctx, args: 1)
+    result = cli("bootstrap")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].startswith(f"ecsflow: cdk bootstrap of aws://{ACCOUNT}/{REGION} failed")
+
+
+def test_custom_toolkit_stack_name_from_cdk_json(fake_cdk, tmp_path, monkeypatch, cli):
+    # cdk.json's toolkitStackName is the name the CDK CLI uses, so the check looks for that stack.
+    (tmp_path / "cdk.json").write_text(json.dumps({"app": "python -m infrastructure.app", "toolkitStackName": "Ours"}))
+    monkeypatch.setattr(deploy, "REPO_ROOT", tmp_path)
+    monkeypatch.setenv("ECSFLOW_AWS__IMAGE_URI", "public.example/airflow:3.3.2")
+    result = cli("deploy", "--no-init")  # CDKToolkit exists, Ours does not
+    assert result.exit_code == 0, result.stderr
+    assert fake_cdk[0]["args"] == ["bootstrap", f"aws://{ACCOUNT}/{REGION}"]
+    assert "(stack Ours)" in result.stderr
+    assert toolkit_exists("Ours")
+    fake_cdk.clear()
+    assert cli("deploy", "--no-init").exit_code == 0
+    assert [c["args"] for c in fake_cdk] == [["deploy"]]
+
+
+def test_unreadable_cdk_json_is_one_line(fake_stack, tmp_path, monkeypatch, cli):
+    (tmp_path / "cdk.json").write_text("{not json")
+    monkeypatch.setattr(deploy, "REPO_ROOT", tmp_path)
+    monkeypatch.setenv("ECSFLOW_AWS__IMAGE_URI", "public.example/airflow:3.3.2")
+    result = cli("deploy")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("ecsflow: cannot read cdk.json: ")
