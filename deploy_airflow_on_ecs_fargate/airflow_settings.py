@@ -35,6 +35,10 @@ RESULT_BACKEND_VAR = "AIRFLOW__CELERY__RESULT_BACKEND"
 SECRET_VARIABLES = (FERNET_KEY_VAR, JWT_SECRET_VAR, API_SECRET_KEY_VAR, DATABASE_URL_VAR, RESULT_BACKEND_VAR)
 
 API_SERVER_PORT = 8080
+# Log servers of workers and triggerers ([logging] worker_log_server_port / trigger_log_server_port,
+# Airflow's defaults): the api-server reads a running or deferred task's log from them.
+WORKER_LOG_SERVER_PORT = 8793
+TRIGGERER_LOG_SERVER_PORT = 8794
 EXECUTION_API_PATH = "/execution/"
 HEALTH_PATH = "/api/v2/monitor/health"
 

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
@@ -68,6 +70,8 @@ class AirflowRuntime:
     log_bucket: s3.IBucket
     log_stream: firehose.IDeliveryStream
     log_groups: dict[str, logs.ILogGroup] = field(default_factory=dict)
+    # An ECR repository outside the stack holding ``image`` (aws.image_uri): execution roles pull from it.
+    image_repository: ecr.IRepository | None = None
 
     @property
     def cpu_architecture(self) -> ecs.CpuArchitecture:
@@ -208,6 +212,8 @@ def airflow_task(
     )
     if statsd:
         add_statsd_agent(task_definition, settings, log_group)
+    if runtime.image_repository is not None:
+        runtime.image_repository.grant_pull(task_definition.obtain_execution_role())
     grant_airflow_access(task_definition.task_role, runtime)
     return AirflowTask(task_definition=task_definition, container=container, log_group=log_group)
 
@@ -229,7 +235,7 @@ def airflow_service(
     min_healthy_percent: int = 100,
 ) -> ecs.FargateService:
     """The ECS service of a component, with ECS exec and a circuit breaker that rolls back failed deployments."""
-    return ecs.FargateService(
+    service = ecs.FargateService(
         scope,
         "Service",
         service_name=service_name(runtime.settings, component),
@@ -250,3 +256,13 @@ def airflow_service(
             ecs.CloudMapOptions(name=cloud_map_name, dns_ttl=Duration.seconds(10)) if cloud_map_name else None
         ),
     )
+    # A service whose capacity provider strategy names FARGATE/FARGATE_SPOT may only be created once
+    # the cluster's AWS::ECS::ClusterCapacityProviderAssociations exists, or CreateService fails with
+    # "The specified capacity provider strategy cannot contain a capacity provider that is not
+    # associated with the cluster". CDK adds that resource (under the cluster construct, by an
+    # aspect at synthesis) but no DependsOn from the services, so CloudFormation may create them in
+    # parallel on the first deploy. Depending on the cluster construct covers the association too
+    # (only the service resource itself: its scalable target and Cloud Map entry need not wait).
+    # https://github.com/aws/containers-roadmap/issues/631#issuecomment-816354807
+    cast(ecs.CfnService, service.node.default_child).node.add_dependency(runtime.cluster)
+    return service

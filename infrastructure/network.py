@@ -19,7 +19,11 @@ from dataclasses import dataclass
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from deploy_airflow_on_ecs_fargate.airflow_settings import API_SERVER_PORT
+from deploy_airflow_on_ecs_fargate.airflow_settings import (
+    API_SERVER_PORT,
+    TRIGGERER_LOG_SERVER_PORT,
+    WORKER_LOG_SERVER_PORT,
+)
 from deploy_airflow_on_ecs_fargate.config import Settings
 from infrastructure.nag import acknowledge
 
@@ -86,5 +90,15 @@ class Network(Construct):
         api_port = ec2.Port.tcp(API_SERVER_PORT)
         self.api_server_sg.add_ingress_rule(self.load_balancer_sg, api_port, "UI and API through the load balancer")
         self.api_server_sg.add_ingress_rule(self.components_sg, api_port, "Task Execution API for workers")
+        # While a task runs (or is deferred) its log exists only on the worker (triggerer): the UI's
+        # log view makes the api-server fetch it from http://<ti.hostname>:8793 (8794), S3 only has it
+        # once the attempt ends.
+        # https://airflow.apache.org/docs/apache-airflow/stable/administration-and-deployment/logging-monitoring/logging-tasks.html#serving-logs-from-workers-and-triggerer
+        # (Rule descriptions may not contain an apostrophe: EC2 refuses them.)
+        for port, description in (
+            (WORKER_LOG_SERVER_PORT, "Running task logs from the worker log server"),
+            (TRIGGERER_LOG_SERVER_PORT, "Deferred task logs from the triggerer log server"),
+        ):
+            self.components_sg.add_ingress_rule(self.api_server_sg, ec2.Port.tcp(port), description)
         for source, name in ((self.api_server_sg, "api-server"), (self.components_sg, "Airflow components")):
             self.database_sg.add_ingress_rule(source, ec2.Port.tcp(POSTGRES_PORT), f"PostgreSQL from {name}")

@@ -127,6 +127,7 @@ class AirflowStack(Stack):
             ),
             log_bucket=log_bucket.bucket,
             log_stream=log_delivery.stream,
+            image_repository=image.pull_from,
         )
 
         api_server = ApiServer(

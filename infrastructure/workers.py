@@ -22,14 +22,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from deploy_airflow_on_ecs_fargate.airflow_settings import worker_environment
+from deploy_airflow_on_ecs_fargate.airflow_settings import WORKER_LOG_SERVER_PORT, worker_environment
 from deploy_airflow_on_ecs_fargate.config import WorkerPool
 from infrastructure.airflow_container import AirflowRuntime, airflow_service, airflow_task
 
 # Fargate's maximum stop timeout, and the length of Fargate Spot's interruption notice.
 WORKER_STOP_TIMEOUT = Duration.seconds(120)
-# Airflow's worker log server ([logging] worker_log_server_port); it answers while the worker lives.
-WORKER_LOG_SERVER_PORT = 8793
 
 
 def component(pool: WorkerPool) -> str:
@@ -58,7 +56,7 @@ class WorkerPoolService(Construct):
             extra_environment=worker_environment(runtime.settings, pool.name),
             stop_timeout=WORKER_STOP_TIMEOUT,
             health_check=ecs.HealthCheck(
-                # Any HTTP answer from the log server proves the worker process is up; a failing check
+                # Any HTTP answer from the worker's log server proves the worker process is up; a failing check
                 # replaces the task, so it is lenient (Celery has no cheap liveness probe without
                 # remote control, which SQS cannot do).
                 command=[

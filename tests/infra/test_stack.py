@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import string
 from typing import TYPE_CHECKING, Any
 
@@ -234,6 +235,13 @@ def test_every_service_has_exec_and_circuit_breaker(example: Synthesized) -> Non
         assert service["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
 
 
+def test_every_service_waits_for_the_cluster_capacity_providers(example: Synthesized) -> None:
+    """CreateService with a FARGATE/FARGATE_SPOT strategy fails until the association exists (first deploy)."""
+    (association,) = example.resources("AWS::ECS::ClusterCapacityProviderAssociations")
+    for key, service in example.resources("AWS::ECS::Service").items():
+        assert association in service.get("DependsOn", []), key
+
+
 def test_every_airflow_container_has_init_process_and_arm64(example: Synthesized) -> None:
     for properties in task_definitions(example).values():
         assert properties["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
@@ -309,6 +317,37 @@ def test_workers_reach_the_execution_api_privately(example: Synthesized) -> None
     ]
     assert any(source.startswith("NetworkComponentsSg") for source in sources)
     assert any(source.startswith("NetworkLoadBalancerSg") for source in sources)
+
+
+def test_api_server_reaches_the_log_servers_of_workers_and_triggerer(example: Synthesized) -> None:
+    """Running/deferred task logs are served by the worker (8793) and triggerer (8794), not yet in S3."""
+    reachable = {
+        rule["Properties"]["FromPort"]
+        for rule in example.resources("AWS::EC2::SecurityGroupIngress").values()
+        if rule["Properties"]["GroupId"]["Fn::GetAtt"][0].startswith("NetworkComponentsSg")
+        and rule["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0].startswith("NetworkApiServerSg")
+    }
+    assert reachable == {8793, 8794}
+
+
+# EC2 accepts only these characters in security group and rule descriptions (an apostrophe fails the deploy).
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html
+EC2_DESCRIPTION = re.compile(r"^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]*$")
+
+
+def test_security_group_descriptions_are_accepted_by_ec2(example: Synthesized) -> None:
+    descriptions: list[str] = []
+    for group in example.resources("AWS::EC2::SecurityGroup").values():
+        properties = group["Properties"]
+        descriptions.append(properties["GroupDescription"])
+        for rule in (*properties.get("SecurityGroupIngress", []), *properties.get("SecurityGroupEgress", [])):
+            descriptions.append(rule.get("Description", ""))
+    descriptions += [
+        r["Properties"].get("Description", "") for r in example.resources("AWS::EC2::SecurityGroupIngress").values()
+    ]
+    assert len(descriptions) > 8
+    for description in descriptions:
+        assert len(description) <= 255 and EC2_DESCRIPTION.match(description), description
 
 
 def test_database_reachable_only_from_airflow_security_groups(example: Synthesized) -> None:

@@ -60,6 +60,19 @@ def test_image_uri_replaces_the_repository(variant: Synthesized) -> None:
     assert stack_outputs.ECR_REPOSITORY_URI not in variant.template["Outputs"]
     assert variant.template["Outputs"][stack_outputs.IMAGE_URI]["Value"] == variant.settings.aws.image_uri
     assert container(variant, "data-team-scheduler")["Image"] == variant.settings.aws.image_uri
+    # The image lives in a private ECR repository outside the stack: every execution role may pull it.
+    repository = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":ecr:eu-west-1:123456789012:repository/airflow"]]
+    }
+    execution_roles = {
+        properties["ExecutionRoleArn"]["Fn::GetAtt"][0] for properties in task_definitions(variant).values()
+    }
+    assert len(execution_roles) == len(task_definitions(variant))
+    for role in execution_roles:
+        statements = policy_statements(variant, role)
+        pulls = [s for s in statements if s["Resource"] == repository]
+        assert pulls and "ecr:BatchGetImage" in pulls[0]["Action"], role
+        assert any(s["Action"] == "ecr:GetAuthorizationToken" for s in statements), role
 
 
 def test_one_queue_service_and_target_per_pool(variant: Synthesized) -> None:
