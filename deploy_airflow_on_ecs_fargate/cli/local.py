@@ -30,7 +30,7 @@ HEALTH_STYLE = {"healthy": "green", "running": "green", "unhealthy": "red", "cra
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """One line on stderr and a non-zero exit: never a traceback for bad input."""
-    errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    errors.print(f"ecsflow: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

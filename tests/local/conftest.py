@@ -63,3 +63,9 @@ def ecsflow(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess
 @pytest.fixture
 def isolated_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     yield local_env(tmp_path / "data")
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The lines of an error report, without the launcher's note that it is preparing the virtualenv."""
+    launcher_notes = ("ecsflow: preparing .venv", "ecsflow: installing uv")
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith(launcher_notes)]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.local.conftest import ecsflow, free_port, local_env
+from tests.local.conftest import ecsflow, error_lines, free_port, local_env
 
 
 def assert_one_line_error(result_stderr: str, *fragments: str) -> None:
-    lines = [line for line in result_stderr.splitlines() if line.strip() and not line.startswith("ecsflow: ")]
+    lines = error_lines(result_stderr)
     assert len(lines) == 1, result_stderr
-    assert lines[0].startswith("error: ")
+    assert lines[0].startswith("ecsflow: ")
     assert "Traceback" not in result_stderr
     for fragment in fragments:
         assert fragment in lines[0]

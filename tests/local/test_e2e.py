@@ -24,7 +24,7 @@ import pytest
 
 from deploy_airflow_on_ecs_fargate.local import processes
 from deploy_airflow_on_ecs_fargate.local.environment import INSTANCE_VAR
-from tests.local.conftest import OUTPUT_DIR, ecsflow, local_env, settings_for
+from tests.local.conftest import OUTPUT_DIR, ecsflow, error_lines, local_env, settings_for
 
 pytestmark = pytest.mark.e2e
 
@@ -265,8 +265,8 @@ def test_a_failed_start_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatch) -
 
         result = ecsflow(env, "local", "up", timeout=300)
         assert result.returncode == 1
-        lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("ecsflow: ")]
-        assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+        lines = error_lines(result.stderr)
+        assert len(lines) == 1 and lines[0].startswith("ecsflow: "), result.stderr
         assert "(log: " in lines[0]
         assert not list(processes.marked_processes(INSTANCE_VAR, str(data_dir)))
         assert not list((data_dir / "run").glob("*.pid"))
