@@ -25,6 +25,12 @@ COMPONENT = "api-server"
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html
 MAX_ALB_NAME = 32
 CLOUD_MAP_NAME = "api-server"
+# `airflow api-server` gives uvicorn its --worker-timeout (120 s by default) as the HTTP keep-alive
+# timeout. The load balancer's idle timeout must be shorter than the target's keep-alive, or the
+# api-server may close an idle connection just as the ALB reuses it and the client gets a 502.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#connection-idle-timeout
+API_SERVER_KEEP_ALIVE = Duration.seconds(120)
+LOAD_BALANCER_IDLE_TIMEOUT = Duration.seconds(110)
 
 
 class PublicLoadBalancer(Construct):
@@ -53,8 +59,9 @@ class PublicLoadBalancer(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             security_group=security_group,
             drop_invalid_header_fields=True,
-            # The api-server streams logs and long API calls; the 60 s default cuts them.
-            idle_timeout=Duration.seconds(120),
+            # The api-server streams logs and long API calls; the 60 s default cuts them. Below the
+            # api-server's keep-alive (see LOAD_BALANCER_IDLE_TIMEOUT).
+            idle_timeout=LOAD_BALANCER_IDLE_TIMEOUT,
         )
         self.load_balancer.log_access_logs(log_bucket, ALB_LOGS_PREFIX)
         ports = [443, 80] if self.https else [80]
@@ -111,7 +118,15 @@ class ApiServer(Construct):
             runtime,
             component=COMPONENT,
             size=config,
-            command=["api-server", "--port", str(API_SERVER_PORT)],
+            # --worker-timeout given explicitly: it is uvicorn's keep-alive, which the ALB's idle timeout
+            # must stay under (LOAD_BALANCER_IDLE_TIMEOUT).
+            command=[
+                "api-server",
+                "--port",
+                str(API_SERVER_PORT),
+                "--worker-timeout",
+                str(int(API_SERVER_KEEP_ALIVE.to_seconds())),
+            ],
             port=API_SERVER_PORT,
             statsd=False,
             health_check=ecs.HealthCheck(

@@ -287,6 +287,15 @@ def test_health_checks(example: Synthesized) -> None:
     )
 
 
+def test_alb_idle_timeout_is_below_the_api_server_keep_alive(example: Synthesized) -> None:
+    """A target that closes idle connections before the ALB does causes sporadic 502s."""
+    command = container(example, "airflow-api-server")["Command"]
+    keep_alive = int(command[command.index("--worker-timeout") + 1])  # uvicorn's timeout_keep_alive
+    attributes = example.only("AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]["LoadBalancerAttributes"]
+    idle = int(next(a["Value"] for a in attributes if a["Key"] == "idle_timeout.timeout_seconds"))
+    assert idle < keep_alive
+
+
 def test_alb_http_only_from_allowed_cidrs(example: Synthesized) -> None:
     listeners = list(example.resources("AWS::ElasticLoadBalancingV2::Listener").values())
     assert [(r["Properties"]["Port"], r["Properties"]["Protocol"]) for r in listeners] == [(80, "HTTP")]
