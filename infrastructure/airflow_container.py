@@ -155,11 +155,47 @@ def firelens_logging(
     )
 
 
+@dataclass(frozen=True)
+class InitContainer:
+    """An Airflow command that must exit 0 before the component's container starts (ECS dependsOn SUCCESS)."""
+
+    name: str
+    command: list[str]
+
+
+# The control plane needs a migrated metadata DB: on a first deploy the schema does not exist yet
+# (and after an Airflow upgrade it is old), and a scheduler, dag-processor, triggerer or api-server
+# started on it exits, so the ECS deployment circuit breaker fails the service and with it
+# `cdk deploy` (CloudFormation waits for services to stabilise, before `ecsflow deploy` could run a
+# one-off `db migrate`). So, as the official Helm chart does with its migration job and
+# `wait-for-airflow-migrations` init containers, the scheduler task migrates first (`airflow db
+# migrate` is idempotent and takes a database lock) and the other components wait until the schema
+# (FAB's tables included) is at the image's version.
+# https://airflow.apache.org/docs/apache-airflow/stable/howto/set-up-database.html
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDependency.html
+MIGRATE_DB = InitContainer("db-migrate", ["db", "migrate"])
+MIGRATION_WAIT_SECONDS = 900
+WAIT_FOR_MIGRATIONS = InitContainer(
+    "wait-for-migrations", ["db", "check-migrations", "--migration-wait-timeout", str(MIGRATION_WAIT_SECONDS)]
+)
+
+
 @dataclass
 class AirflowTask:
     task_definition: ecs.FargateTaskDefinition
     container: ecs.ContainerDefinition
     log_group: logs.LogGroup
+    # The init container the component's containers wait for (see MIGRATE_DB), if any.
+    init_container: ecs.ContainerDefinition | None = None
+
+    def start_after_init(self, container: ecs.ContainerDefinition) -> None:
+        """Make ``container`` (the component's, or a sidecar needing the DB) wait for the init container."""
+        if self.init_container is not None:
+            container.add_container_dependencies(
+                ecs.ContainerDependency(
+                    container=self.init_container, condition=ecs.ContainerDependencyCondition.SUCCESS
+                )
+            )
 
 
 def airflow_task(
@@ -175,6 +211,7 @@ def airflow_task(
     stop_timeout: Duration | None = None,
     statsd: bool = True,
     to_firehose: bool | None = None,
+    init: InitContainer | None = None,
 ) -> AirflowTask:
     """A Fargate task definition running one Airflow component in the container named ``airflow``."""
     settings = runtime.settings
@@ -210,12 +247,28 @@ def airflow_task(
         linux_parameters=ecs.LinuxParameters(scope, "LinuxParameters", init_process_enabled=True),
         port_mappings=[ecs.PortMapping(container_port=port, name=component)] if port else None,
     )
+    init_container = None
+    if init is not None:
+        init_container = task_definition.add_container(
+            init.name,
+            image=runtime.image,
+            command=init.command,
+            environment={**runtime.environment, **(extra_environment or {})},
+            secrets=runtime.secrets,
+            logging=logging,
+            # Runs to completion first; the component's containers depend on its exit code 0.
+            essential=False,
+        )
+    task = AirflowTask(
+        task_definition=task_definition, container=container, log_group=log_group, init_container=init_container
+    )
+    task.start_after_init(container)
     if statsd:
         add_statsd_agent(task_definition, settings, log_group)
     if runtime.image_repository is not None:
         runtime.image_repository.grant_pull(task_definition.obtain_execution_role())
     grant_airflow_access(task_definition.task_role, runtime)
-    return AirflowTask(task_definition=task_definition, container=container, log_group=log_group)
+    return task
 
 
 def service_name(settings: Settings, component: str) -> str:
@@ -233,6 +286,7 @@ def airflow_service(
     security_group: ec2.ISecurityGroup,
     cloud_map_name: str | None = None,
     min_healthy_percent: int = 100,
+    health_check_grace_period: Duration | None = None,
 ) -> ecs.FargateService:
     """The ECS service of a component, with ECS exec and a circuit breaker that rolls back failed deployments."""
     service = ecs.FargateService(
@@ -252,6 +306,7 @@ def airflow_service(
         min_healthy_percent=min_healthy_percent,
         max_healthy_percent=200,
         propagate_tags=ecs.PropagatedTagSource.SERVICE,
+        health_check_grace_period=health_check_grace_period,
         cloud_map_options=(
             ecs.CloudMapOptions(name=cloud_map_name, dns_ttl=Duration.seconds(10)) if cloud_map_name else None
         ),

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from deploy_airflow_on_ecs_fargate.airflow_settings import API_SERVER_PORT, HEALTH_PATH
 from deploy_airflow_on_ecs_fargate.config import Settings
-from infrastructure.airflow_container import AirflowRuntime, airflow_service, airflow_task
+from infrastructure.airflow_container import WAIT_FOR_MIGRATIONS, AirflowRuntime, airflow_service, airflow_task
 from infrastructure.log_bucket import ALB_LOGS_PREFIX
 from infrastructure.nag import acknowledge
 
@@ -129,6 +129,7 @@ class ApiServer(Construct):
             ],
             port=API_SERVER_PORT,
             statsd=False,
+            init=WAIT_FOR_MIGRATIONS,
             health_check=ecs.HealthCheck(
                 command=[
                     "CMD-SHELL",
@@ -149,6 +150,9 @@ class ApiServer(Construct):
             capacity_provider=config.capacity_provider,
             security_group=security_group,
             cloud_map_name=CLOUD_MAP_NAME,
+            # Load balancer health checks only count once the task has had time to wait for the DB
+            # migration (WAIT_FOR_MIGRATIONS: the scheduler migrates a new database at the same time).
+            health_check_grace_period=Duration.minutes(5),
         )
         self.target_group = load_balancer.listener.add_targets(
             "ApiServer",

@@ -70,6 +70,8 @@ class WorkerAutoscaler(Construct):
             logging=ecs.LogDrivers.aws_logs(stream_prefix=COMPONENT, log_group=self.log_group),
             linux_parameters=ecs.LinuxParameters(self, "LinuxParameters", init_process_enabled=True),
         )
+        # It reads task instances: like the scheduler, it starts once the DB is migrated.
+        host.start_after_init(self.container)
         role = host.task_definition.task_role
         role.add_to_principal_policy(
             iam.PolicyStatement(

@@ -11,7 +11,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
-from infrastructure.airflow_container import AirflowRuntime, airflow_service, airflow_task
+from infrastructure.airflow_container import WAIT_FOR_MIGRATIONS, AirflowRuntime, airflow_service, airflow_task
 
 COMPONENT = "dag-processor"
 
@@ -39,6 +39,7 @@ class DagProcessor(Construct):
             component=COMPONENT,
             size=config,
             command=["dag-processor"],
+            init=WAIT_FOR_MIGRATIONS,
             health_check=jobs_check("DagProcessorJob"),
         )
         self.service = airflow_service(

@@ -12,7 +12,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
-from infrastructure.airflow_container import AirflowRuntime, airflow_service, airflow_task
+from infrastructure.airflow_container import MIGRATE_DB, AirflowRuntime, airflow_service, airflow_task
 from infrastructure.autoscaler import WorkerAutoscaler
 from infrastructure.workers import WorkerPoolService
 
@@ -38,6 +38,8 @@ class Scheduler(Construct):
             component=COMPONENT,
             size=config,
             command=["scheduler"],
+            # The one component that migrates the metadata DB before it starts (see MIGRATE_DB).
+            init=MIGRATE_DB,
             extra_environment={
                 "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(HEALTH_CHECK_PORT),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from infrastructure.airflow_container import AirflowRuntime, airflow_service, airflow_task
+from infrastructure.airflow_container import WAIT_FOR_MIGRATIONS, AirflowRuntime, airflow_service, airflow_task
 from infrastructure.dag_processor import jobs_check
 
 COMPONENT = "triggerer"
@@ -27,6 +27,7 @@ class Triggerer(Construct):
             component=COMPONENT,
             size=config,
             command=["triggerer"],
+            init=WAIT_FOR_MIGRATIONS,
             health_check=jobs_check("TriggererJob"),
         )
         self.service = airflow_service(

@@ -41,7 +41,8 @@ def airflow_commands(stack: Synthesized) -> list[list[str]]:
     found: list[list[str]] = []
     for properties in task_definitions(stack).values():
         for definition in properties["ContainerDefinitions"]:
-            if definition["Name"] != "airflow":
+            # The component, and the init containers that migrate or wait for the metadata DB.
+            if definition["Name"] not in ("airflow", "db-migrate", "wait-for-migrations"):
                 continue
             command = definition["Command"]
             found.append(command[1:] if command[0] == "airflow" else command)
@@ -53,8 +54,9 @@ def airflow_commands(stack: Synthesized) -> list[list[str]]:
 
 def test_every_airflow_command_is_accepted_by_airflows_parser(example: Synthesized, tmp_path: Path) -> None:
     commands = airflow_commands(example)
-    # api-server, scheduler, dag-processor, triggerer, worker, standalone + two `jobs check` health checks.
-    assert len(commands) == 8
+    # api-server, scheduler, dag-processor, triggerer, worker, standalone, two `jobs check` health
+    # checks, `db migrate` and three `db check-migrations`.
+    assert len(commands) == 12
     assert all(command[0] not in ("bash", "python") for command in commands)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},

@@ -13,6 +13,7 @@ from aws_cdk.assertions import Match
 from deploy_airflow_on_ecs_fargate import ecs_secrets, stack_outputs
 from deploy_airflow_on_ecs_fargate.airflow_settings import (
     AUTOSCALER_POOLS_VAR,
+    DATABASE_URL_VAR,
     HEALTH_PATH,
     SECRET_VARIABLES,
 )
@@ -240,6 +241,42 @@ def test_every_service_waits_for_the_cluster_capacity_providers(example: Synthes
     (association,) = example.resources("AWS::ECS::ClusterCapacityProviderAssociations")
     for key, service in example.resources("AWS::ECS::Service").items():
         assert association in service.get("DependsOn", []), key
+
+
+def test_control_plane_starts_on_a_migrated_database(example: Synthesized) -> None:
+    """CloudFormation waits for the services before `ecsflow deploy` can migrate: they must not need it.
+
+    On a first deploy the schema does not exist; components started on it exit, the circuit breaker
+    fails the services and `cdk deploy` with them. The scheduler task migrates first; the other
+    components wait for the schema; no init container has a start timeout that could cut a migration.
+    """
+    success = "SUCCESS"
+    migrators = [
+        (family, definition["Name"])
+        for family, properties in task_definitions(example).items()
+        for definition in properties["ContainerDefinitions"]
+        if definition.get("Command") == ["db", "migrate"]
+    ]
+    assert migrators == [("airflow-scheduler", "db-migrate")]
+    migrate = container(example, "airflow-scheduler", "db-migrate")
+    assert migrate["Essential"] is False and "StartTimeout" not in migrate
+    for name in ("airflow", "autoscaler"):
+        assert {"ContainerName": "db-migrate", "Condition": success} in container(example, "airflow-scheduler", name)[
+            "DependsOn"
+        ]
+    airflow = container(example, "airflow-scheduler")
+    for component in ("api-server", "dag-processor", "triggerer"):
+        wait = container(example, f"airflow-{component}", "wait-for-migrations")
+        assert wait["Command"][:2] == ["db", "check-migrations"]
+        assert wait["Essential"] is False and "StartTimeout" not in wait
+        # It reaches the DB as the component does.
+        assert wait["Secrets"] == airflow["Secrets"]
+        assert environment(wait)[f"{DATABASE_URL_VAR}_CMD"] == environment(airflow)[f"{DATABASE_URL_VAR}_CMD"]
+        assert {"ContainerName": "wait-for-migrations", "Condition": success} in container(
+            example, f"airflow-{component}"
+        )["DependsOn"]
+    # The load balancer gives the api-server time to wait for the migration.
+    assert services(example)["airflow-api-server"]["HealthCheckGracePeriodSeconds"] >= 300
 
 
 def test_every_airflow_container_has_init_process_and_arm64(example: Synthesized) -> None:
