@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,14 +26,10 @@ from pathlib import Path
 
 import httpx
 
+from deploy_airflow_on_ecs_fargate.local.isolated import isolated_environment
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAG_ID = "benchmark_two_tasks"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def ecsflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -83,15 +78,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="ecsflow-bench-local-"))
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ECSFLOW_")}
-    env.update(
-        {
-            "ECSFLOW_LOCAL__DATA_DIR": str(data_dir),
-            "ECSFLOW_LOCAL__API_PORT": str(free_port()),
-            "ECSFLOW_LOCAL__MOTO_PORT": str(free_port()),
-            "ECSFLOW_LOCAL__POSTGRES_PORT": str(free_port()),
-        }
-    )
+    env = isolated_environment(data_dir)
     if args.worker_autoscaling:
         env["ECSFLOW_LOCAL__WORKER_AUTOSCALING"] = args.worker_autoscaling
     print(f"machine: {os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.1f}", flush=True)

@@ -7,8 +7,6 @@ free ports, the real command line, and the autoscaler's state file to watch the 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,12 +17,7 @@ from typing import Any
 import httpx
 
 from deploy_airflow_on_ecs_fargate.config import REPO_ROOT
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from deploy_airflow_on_ecs_fargate.local.isolated import isolated_environment
 
 
 @dataclass
@@ -36,19 +29,11 @@ class AutoscaledEnvironment:
 
     @classmethod
     def create(cls, data_dir: Path, grace_seconds: int, **extra: str) -> AutoscaledEnvironment:
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("ECSFLOW_", "AIRFLOW__"))}
-        env.update(
-            {
-                "ECSFLOW_LOCAL__DATA_DIR": str(data_dir),
-                "ECSFLOW_LOCAL__API_PORT": str(free_port()),
-                "ECSFLOW_LOCAL__MOTO_PORT": str(free_port()),
-                "ECSFLOW_LOCAL__POSTGRES_PORT": str(free_port()),
-                "ECSFLOW_LOCAL__STATSD_PORT": str(free_port()),
-                "ECSFLOW_LOCAL__WORKER_AUTOSCALING": "true",
-                "ECSFLOW_AUTOSCALER__SCALE_IN_GRACE_SECONDS": str(grace_seconds),
-                **extra,
-            }
-        )
+        autoscaling = {
+            "ECSFLOW_LOCAL__WORKER_AUTOSCALING": "true",
+            "ECSFLOW_AUTOSCALER__SCALE_IN_GRACE_SECONDS": str(grace_seconds),
+        }
+        env = isolated_environment(data_dir, **{**autoscaling, **extra})
         return cls(data_dir, env)
 
     def ecsflow(self, *args: str, timeout: float = 420) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,30 +11,14 @@ from pathlib import Path
 import pytest
 
 from deploy_airflow_on_ecs_fargate.config import REPO_ROOT, Settings, load_config
+from deploy_airflow_on_ecs_fargate.local.isolated import isolated_environment
 
 OUTPUT_DIR = REPO_ROOT / "test-output"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def local_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment of an isolated local environment: own data dir, free ports, no user overrides."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ECSFLOW_")}
-    env.update(
-        {
-            "ECSFLOW_LOCAL__DATA_DIR": str(data_dir),
-            "ECSFLOW_LOCAL__API_PORT": str(free_port()),
-            "ECSFLOW_LOCAL__MOTO_PORT": str(free_port()),
-            "ECSFLOW_LOCAL__POSTGRES_PORT": str(free_port()),
-            "ECSFLOW_LOCAL__STATSD_PORT": str(free_port()),
-        }
-    )
-    env.update(extra)
-    return env
+    return isolated_environment(data_dir, **extra)
 
 
 def settings_for(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.local.conftest import free_port
+from deploy_airflow_on_ecs_fargate.local.isolated import free_port
 
 QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/airflow-default"
 

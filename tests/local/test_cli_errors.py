@@ -5,7 +5,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.local.conftest import ecsflow, error_lines, free_port, local_env
+from deploy_airflow_on_ecs_fargate.local.isolated import free_port
+from tests.local.conftest import ecsflow, error_lines, local_env
 
 
 def assert_one_line_error(result_stderr: str, *fragments: str) -> None:

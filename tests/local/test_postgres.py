@@ -13,8 +13,8 @@ import pytest
 
 from deploy_airflow_on_ecs_fargate.local import processes
 from deploy_airflow_on_ecs_fargate.local.errors import LocalEnvironmentError
+from deploy_airflow_on_ecs_fargate.local.isolated import free_port
 from deploy_airflow_on_ecs_fargate.local.postgres import EmbeddedPostgres, admin_exists, check_reachable
-from tests.local.conftest import free_port
 
 
 @pytest.fixture
